@@ -1,0 +1,96 @@
+#include "core/i18n/default_messages.hpp"
+
+#include <array>
+
+namespace ms::i18n {
+
+namespace {
+
+// \u200c is the zero-width non-joiner Persian needs between a word and its suffix (می‌شود);
+// it is written as an escape so that it is visible here.
+constexpr std::array kMessages = {
+    // Buttons and short answers.
+    DefaultMessage{"common.yes", "بله", "Yes"},
+    DefaultMessage{"common.no", "خیر", "No"},
+    DefaultMessage{"common.back", "بازگشت", "Back"},
+    DefaultMessage{"common.cancel", "لغو", "Cancel"},
+    DefaultMessage{"common.confirm", "تأیید", "Confirm"},
+    DefaultMessage{"common.next", "بعدی", "Next"},
+    DefaultMessage{"common.previous", "قبلی", "Previous"},
+    DefaultMessage{"common.done", "انجام شد.", "Done."},
+    DefaultMessage{"common.please_wait", "لطفاً کمی صبر کنید…", "Please wait…"},
+    DefaultMessage{"common.are_you_sure", "آیا مطمئن هستید؟", "Are you sure?"},
+    DefaultMessage{"common.cancelled", "عملیات لغو شد.", "Cancelled."},
+
+    // Main menu.
+    DefaultMessage{"menu.main", "منوی اصلی", "Main menu"},
+    DefaultMessage{"menu.buy", "خرید سرویس", "Buy a service"},
+    DefaultMessage{"menu.my_services", "سرویس\u200cهای من", "My services"},
+    DefaultMessage{"menu.wallet", "کیف پول", "Wallet"},
+    DefaultMessage{"menu.support", "پشتیبانی", "Support"},
+    DefaultMessage{"menu.settings", "تنظیمات", "Settings"},
+    DefaultMessage{"menu.language", "زبان", "Language"},
+    DefaultMessage{"menu.help", "راهنما", "Help"},
+
+    // Greetings.
+    DefaultMessage{"welcome", "سلام {name}، به {shop} خوش آمدید!", "Hi {name}, welcome to {shop}!"},
+    DefaultMessage{"welcome.back", "{name}، خوش برگشتید!", "Welcome back, {name}!"},
+
+    // Errors people can act on.
+    DefaultMessage{"error.invalid_input", "ورودی نامعتبر است. لطفاً دوباره تلاش کنید.",
+                   "That input isn't valid. Please try again."},
+    DefaultMessage{"error.invalid_number", "لطفاً یک عدد معتبر وارد کنید.", "Please enter a valid number."},
+    DefaultMessage{"error.invalid_amount", "مبلغ وارد\u200cشده معتبر نیست. فقط عدد وارد کنید، مثلاً {example}.",
+                   "That amount isn't valid. Enter a number, for example {example}."},
+    DefaultMessage{"error.not_found", "موردی پیدا نشد.", "Nothing was found."},
+    DefaultMessage{"error.already_exists", "این مورد از قبل وجود دارد.", "That already exists."},
+    DefaultMessage{"error.permission_denied", "شما اجازهٔ انجام این کار را ندارید.",
+                   "You don't have permission to do that."},
+    DefaultMessage{"error.blocked", "دسترسی شما به این ربات مسدود شده است.",
+                   "Your access to this bot has been blocked."},
+    DefaultMessage{"error.limit_reached", "برای فروش به بیش از {limit} کاربر، بستهٔ خود را ارتقا دهید.",
+                   "Upgrade your plan to sell to more than {limit} users."},
+    DefaultMessage{"error.rate_limited", "درخواست\u200cهای شما زیاد است. لطفاً {seconds} ثانیه صبر کنید.",
+                   "Too many requests. Please wait {seconds} seconds."},
+    DefaultMessage{"error.service_paused", "این ربات موقتاً متوقف شده است. لطفاً بعداً سر بزنید.",
+                   "This bot is paused for now. Please check back later."},
+    DefaultMessage{"error.unavailable", "این بخش در حال حاضر در دسترس نیست. لطفاً بعداً دوباره تلاش کنید.",
+                   "This is unavailable right now. Please try again later."},
+    DefaultMessage{"error.session_expired", "این گفتگو منقضی شده است. لطفاً از منوی اصلی دوباره شروع کنید.",
+                   "This conversation has expired. Please start again from the main menu."},
+    DefaultMessage{"error.internal", "خطایی رخ داد. لطفاً چند لحظه دیگر دوباره تلاش کنید.",
+                   "Something went wrong. Please try again in a moment."},
+    DefaultMessage{"error.insufficient_balance", "موجودی کیف پول شما کافی نیست. موجودی فعلی: {balance}",
+                   "Your wallet balance is too low. Current balance: {balance}"},
+
+    // Payments and wallet.
+    DefaultMessage{"payment.success", "پرداخت {amount} با موفقیت انجام شد.",
+                   "Your payment of {amount} was successful."},
+    DefaultMessage{"payment.pending", "پرداخت شما در انتظار تأیید است.", "Your payment is waiting for confirmation."},
+    DefaultMessage{"payment.failed",
+                   "پرداخت انجام نشد. اگر مبلغی از حساب شما کسر شده باشد، ظرف {hours} ساعت بازگردانده می\u200cشود.",
+                   "The payment didn't go through. If you were charged, the money will be returned within {hours} "
+                   "hours."},
+    DefaultMessage{"wallet.balance", "موجودی کیف پول: {amount}", "Wallet balance: {amount}"},
+
+    // Services and orders.
+    DefaultMessage{"service.expires_on", "سرویس شما در تاریخ {date} به پایان می\u200cرسد.",
+                   "Your service expires on {date}."},
+    DefaultMessage{"service.expired", "سرویس {name} منقضی شده است. برای ادامهٔ استفاده آن را تمدید کنید.",
+                   "Your service {name} has expired. Renew it to keep using it."},
+    DefaultMessage{"service.traffic_left", "حجم باقی\u200cمانده: {remaining} از {total}",
+                   "Data left: {remaining} of {total}"},
+    DefaultMessage{"order.created", "سفارش {order_id} ثبت شد.", "Order {order_id} has been placed."},
+
+    // Language and support.
+    DefaultMessage{"language.choose", "زبان خود را انتخاب کنید:", "Choose your language:"},
+    DefaultMessage{"language.changed", "زبان ربات به فارسی تغییر کرد.", "The bot now speaks English."},
+    DefaultMessage{"support.contact", "برای ارتباط با پشتیبانی به {username} پیام دهید.",
+                   "To contact support, message {username}."},
+};
+
+}  // namespace
+
+std::span<const DefaultMessage> default_messages() { return kMessages; }
+
+}  // namespace ms::i18n
