@@ -6,12 +6,14 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <type_traits>
 
 #include <prometheus/text_serializer.h>
+
+#include "core/version.hpp"
 
 namespace ms::metrics {
 namespace {
@@ -22,9 +24,9 @@ class State {
  public:
   State() : registry_(std::make_shared<prometheus::Registry>()) {
     fallback_start_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    rss_ = &family<prometheus::Gauge>("process_resident_memory_bytes", "Resident memory size in bytes.", 'g')
-                .Add({});
-    start_ = &family<prometheus::Gauge>("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", 'g')
+    rss_ = &family<prometheus::Gauge>("process_resident_memory_bytes", "Resident memory size in bytes.", 'g').Add({});
+    start_ = &family<prometheus::Gauge>("process_start_time_seconds",
+                                        "Start time of the process since unix epoch in seconds.", 'g')
                   .Add({});
   }
 
@@ -124,11 +126,7 @@ class State {
 State& state() {
   static State* instance = [] {
     auto* s = new State();  // never destroyed: metrics may be touched during static teardown
-#ifdef MS_VERSION
-    s->set_build_info(MS_VERSION);
-#else
-    s->set_build_info("dev");
-#endif
+    s->set_build_info(kVersion);
     return s;
   }();
   return *instance;

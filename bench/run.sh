@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs one named benchmark against the release build and prints its figures; the last
+# line is one JSON object. Servers it needs (PostgreSQL) are started on loopback and
+# stopped after.
+#   bench/run.sh storage [--orders N] [--tenants N]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage)}
+shift
+case "$name" in
+  storage)
+    "$root/scripts/setup.sh" release storage_bench >/dev/null
+    state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
+    trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
+    "$root/scripts/services.sh" start "$state" >/dev/null
+    # shellcheck disable=SC1091
+    source "$state/env"
+    dir=$(mktemp -d /tmp/mothership-bench-sqlite-XXXXXX)
+    sqlite=$("$root/build/release/bench/storage_bench" --backend sqlite --dir "$dir" "$@" | tee /dev/stderr | tail -n 1)
+    rm -rf "$dir"
+    pg=$("$root/build/release/bench/storage_bench" --backend postgres --pg-url "$MOTHERSHIP_TEST_PG_URL" "$@" | tee /dev/stderr | tail -n 1)
+    echo "{\"bench\":\"storage\",\"sqlite\":$sqlite,\"postgres\":$pg}"
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage)" >&2; exit 2 ;;
+esac

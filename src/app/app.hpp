@@ -1,0 +1,30 @@
+// The composition root's commands: each turns a Config into running parts and does one
+// job of the `mothership` command line. Only app/ sees concrete classes. Every function
+// prints what a person needs to stdout/stderr and returns the process exit code:
+//   0 success, 1 the job failed (reason printed), 2 bad configuration or usage.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/config.hpp"
+
+namespace ms::app {
+
+struct ServeOptions {
+  std::optional<std::string> port_file;  // write the bound port here once listening (tests)
+};
+
+int serve(const Config& config, const ServeOptions& options);
+int migrate(const Config& config);
+int tenant_create(const Config& config, std::int64_t id);
+int tenant_list(const Config& config);
+int tenant_export(const Config& config, std::int64_t id, const std::string& output);
+int tenant_erase(const Config& config, std::int64_t id);
+int secrets_rotate(const Config& config);
+int backup(const Config& config, const std::optional<std::string>& output);
+int restore(const Config& config, const std::string& archive, bool force);
+int doctor(const Config& config);
+
+}  // namespace ms::app

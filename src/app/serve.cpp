@@ -1,0 +1,153 @@
+// `mothership serve`: the HTTP server first (so /healthz answers at once and /readyz tells
+// the truth), then the databases, retried with backoff until they answer.
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "app/app.hpp"
+#include "app/redis_check.hpp"
+#include "app/runtime.hpp"
+#include "core/metrics.hpp"
+#include "core/version.hpp"
+#include "http/health.hpp"
+#include "http/middleware.hpp"
+#include "http/server.hpp"
+
+namespace ms::app {
+namespace {
+
+// What the connector thread has built so far; guarded by mu.
+struct Startup {
+  std::mutex mu;
+  std::condition_variable wake;
+  bool stopping = false;
+  std::unique_ptr<storage::Storage> storage;
+  std::unique_ptr<crypto::Keyring> keyring;
+  int attempts = 0;
+  std::string last_error = "not connected yet";
+  int exit_code = 0;
+};
+
+Result<void> write_port_file(const std::string& path, std::uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return fail(ErrorCode::kUnavailable, "cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
+  return ok();
+}
+
+// Opens storage and keys, retrying while the database is unreachable. A failure that a
+// retry cannot fix (wrong key, corrupted master, bad URL) ends the process.
+void connect_loop(const Config& config, Startup& state, http::Server& server) {
+  auto backoff = std::chrono::milliseconds(500);
+  while (true) {
+    {
+      std::lock_guard lock(state.mu);
+      if (state.stopping) return;
+      ++state.attempts;
+    }
+    auto storage = open_storage(config);
+    if (!storage) {
+      auto failure = storage_failure(storage.error());
+      if (storage.error().code != ErrorCode::kUnavailable) {
+        state.exit_code = report_failure("cannot open the database", failure);
+        server.begin_stop();
+        server.stop(std::chrono::seconds(1));
+        return;
+      }
+      spdlog::warn("database unavailable (attempt {}), retrying in {} ms: {}", state.attempts, backoff.count(),
+                   storage.error().message);
+      std::unique_lock lock(state.mu);
+      state.last_error = storage.error().message;
+      state.wake.wait_for(lock, backoff, [&] { return state.stopping; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(10'000));
+      continue;
+    }
+    auto keyring = open_keyring(config, (*storage)->master());
+    if (!keyring) {
+      auto failure = keyring_failure(keyring.error());
+      if (failure.exit_code == 1 && keyring.error().code == ErrorCode::kUnavailable) {
+        std::unique_lock lock(state.mu);
+        state.last_error = keyring.error().message;
+        state.wake.wait_for(lock, backoff, [&] { return state.stopping; });
+        continue;
+      }
+      state.exit_code = report_failure("cannot open the secret key", failure);
+      server.begin_stop();
+      server.stop(std::chrono::seconds(1));
+      return;
+    }
+    std::lock_guard lock(state.mu);
+    state.storage = std::move(*storage);
+    state.keyring = std::move(*keyring);
+    spdlog::info("database ready ({})", storage::to_string(state.storage->backend()));
+    return;
+  }
+}
+
+}  // namespace
+
+int serve(const Config& config, const ServeOptions& options) {
+  metrics::set_build_info(kVersion);
+  http::ServerOptions server_options;
+  server_options.listen = config.http_listen;
+  server_options.threads = config.http_threads;
+  server_options.body_limit = static_cast<std::size_t>(config.http_body_limit);
+  http::Server server(server_options);
+  server.use(http::request_id_middleware());
+  server.use(http::access_log_middleware());
+  server.use(http::metrics_middleware());
+
+  Startup state;
+  http::HealthChecks health;
+  health.checks.push_back({"database", [&state]() -> Result<void> {
+                             storage::Storage* storage = nullptr;
+                             {
+                               std::lock_guard lock(state.mu);
+                               if (!state.storage)
+                                 return fail(ErrorCode::kUnavailable, "connecting (attempt " +
+                                                                          std::to_string(state.attempts) +
+                                                                          "): " + state.last_error);
+                               storage = state.storage.get();
+                             }
+                             return storage->master().ping();
+                           }});
+  if (!config.redis_url.empty()) {
+    health.checks.push_back(
+        {"redis", [url = config.redis_url] { return redis_ping(url, std::chrono::milliseconds(1000)); }});
+  }
+  http::add_health_routes(server.router(), std::move(health));
+
+  if (auto started = server.start(); !started)
+    return report("cannot listen on " + config.http_listen, started.error(), 1);
+  if (options.port_file) {
+    if (auto written = write_port_file(*options.port_file, server.bound_port()); !written)
+      return report("port file", written.error(), 1);
+  }
+  spdlog::info("mothership {} listening on port {} ({}; deploy backend {})", kVersion, server.bound_port(),
+               config.sandbox_mode() ? "sandbox mode: no master bot token, built-in Telegram emulator"
+                                     : "Telegram at " + config.telegram_api_url,
+               to_string(config.deploy_backend));
+
+  std::thread connector([&] { connect_loop(config, state, server); });
+  server.run_until_signal(std::chrono::seconds(10));
+  {
+    std::lock_guard lock(state.mu);
+    state.stopping = true;
+  }
+  state.wake.notify_all();
+  connector.join();
+  spdlog::info("mothership stopped");
+  return state.exit_code;
+}
+
+}  // namespace ms::app

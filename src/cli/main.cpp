@@ -1,0 +1,117 @@
+// `mothership`: the one binary. This file only parses the command line; app/ does the work.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/app.hpp"
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/version.hpp"
+
+namespace {
+
+// Loads the configuration and runs one command with it; a configuration error exits 2.
+template <class F>
+int with_config(const std::optional<std::string>& config_path, F&& run) {
+  auto config = ms::load_config(config_path);
+  if (!config) {
+    std::cerr << "mothership: configuration error: " << config.error().to_string() << "\n";
+    return 2;
+  }
+  ms::init_logging(config->log_format, config->log_level);
+  return run(*config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"Mothership: sell VPN shop bots to business owners and run them.\n"
+               "Configuration: --config FILE or MOTHERSHIP_CONFIG, then MOTHERSHIP_* variables\n"
+               "(see config/mothership.example.yaml)."};
+  cli.require_subcommand(1);
+  std::optional<std::string> config_path;
+  cli.add_option("--config", config_path, "YAML configuration file (overrides MOTHERSHIP_CONFIG)");
+  int code = 0;
+
+  auto* serve = cli.add_subcommand("serve", "Run the platform: HTTP server, bots, jobs. SIGTERM stops it gracefully.");
+  ms::app::ServeOptions serve_options;
+  serve->add_option("--port-file", serve_options.port_file, "Write the bound HTTP port to this file once listening");
+  serve->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::serve(c, serve_options); });
+  });
+
+  cli.add_subcommand("migrate", "Apply pending database migrations to the master and every tenant database")
+      ->callback([&] { code = with_config(config_path, ms::app::migrate); });
+
+  auto* tenant = cli.add_subcommand("tenant", "Manage customer (tenant) databases");
+  tenant->require_subcommand(1);
+  std::int64_t tenant_id = 0;
+  auto* t_create = tenant->add_subcommand("create", "Create a tenant database and migrate it");
+  t_create->add_option("id", tenant_id, "Tenant id (a positive number)")->required()->check(CLI::PositiveNumber);
+  t_create->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::tenant_create(c, tenant_id); });
+  });
+  tenant->add_subcommand("list", "List tenant databases")->callback([&] {
+    code = with_config(config_path, ms::app::tenant_list);
+  });
+  std::string export_output;
+  auto* t_export = tenant->add_subcommand("export", "Export every row of one tenant as one JSON file");
+  t_export->add_option("id", tenant_id, "Tenant id")->required()->check(CLI::PositiveNumber);
+  t_export->add_option("-o,--output", export_output, "Output file (default: tenant-<id>.json)");
+  t_export->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) {
+      return ms::app::tenant_export(c, tenant_id, export_output.empty() ? "tenant-" + std::to_string(tenant_id) + ".json"
+                                                                        : export_output);
+    });
+  });
+  bool yes = false;
+  auto* t_erase = tenant->add_subcommand("erase", "Erase a tenant: drop its database file or schema for good");
+  t_erase->add_option("id", tenant_id, "Tenant id")->required()->check(CLI::PositiveNumber);
+  t_erase->add_flag("--yes", yes, "Confirm: the data cannot be brought back except from a backup");
+  t_erase->callback([&] {
+    if (!yes) {
+      std::cerr << "mothership: tenant erase deletes tenant " << tenant_id
+                << "'s data for good; add --yes to confirm (export or back it up first)\n";
+      code = 2;
+      return;
+    }
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::tenant_erase(c, tenant_id); });
+  });
+
+  auto* secrets = cli.add_subcommand("secrets", "Manage the key that encrypts secrets at rest");
+  secrets->require_subcommand(1);
+  secrets->add_subcommand("rotate", "Make a new key and re-encrypt every stored secret with it")->callback([&] {
+    code = with_config(config_path, ms::app::secrets_rotate);
+  });
+
+  std::optional<std::string> backup_output;
+  auto* backup = cli.add_subcommand("backup", "Write one consistent, encrypted archive of every database");
+  backup->add_option("-o,--output", backup_output, "Archive path (default: <backup dir>/mothership-<time>.msbk)");
+  backup->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::backup(c, backup_output); });
+  });
+
+  std::string archive;
+  bool force = false;
+  auto* restore = cli.add_subcommand("restore", "Bring back every database from an archive made by `backup`");
+  restore->add_option("archive", archive, "Archive file")->required()->check(CLI::ExistingFile);
+  restore->add_flag("--force", force, "Replace existing data (otherwise restore only into an empty installation)");
+  restore->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::restore(c, archive, force); });
+  });
+
+  cli.add_subcommand("doctor", "Check configuration, database, disk and key file; say what is wrong")->callback([&] {
+    code = with_config(config_path, ms::app::doctor);
+  });
+
+  cli.add_subcommand("version", "Print the version")->callback([&] {
+    std::cout << "mothership " << ms::kVersion << "\n";
+  });
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : 2;
+  }
+  return code;
+}

@@ -1,0 +1,239 @@
+// Master database schema. Append new migrations; never edit an applied one.
+#include "storage/migrations/migrations.hpp"
+
+namespace ms::storage::migrations {
+
+namespace {
+
+constexpr std::string_view kInitial = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE tenants (
+  id BIGINT PRIMARY KEY CHECK (id > 0),
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE operators (
+  id {{pk}},
+  email TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL DEFAULT '',
+  password_hash TEXT NOT NULL,
+  totp_secret_enc TEXT,
+  role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('owner', 'admin', 'support')),
+  disabled BIGINT NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE customers (
+  id {{pk}},
+  tenant_id BIGINT UNIQUE REFERENCES tenants(id) {{deferrable}},
+  telegram_id BIGINT UNIQUE,
+  email TEXT UNIQUE,
+  name TEXT NOT NULL DEFAULT '',
+  language TEXT NOT NULL DEFAULT 'fa',
+  password_hash TEXT,
+  totp_secret_enc TEXT,
+  status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'deleted')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE packages (
+  id {{pk}},
+  code TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL,
+  price_minor BIGINT NOT NULL CHECK (price_minor >= 0),
+  yearly_price_minor BIGINT CHECK (yearly_price_minor IS NULL OR yearly_price_minor >= 0),
+  currency TEXT NOT NULL,
+  period_days BIGINT NOT NULL DEFAULT 30 CHECK (period_days > 0),
+  max_bots BIGINT CHECK (max_bots IS NULL OR max_bots >= 0),
+  max_end_users BIGINT CHECK (max_end_users IS NULL OR max_end_users >= 0),
+  max_panels BIGINT CHECK (max_panels IS NULL OR max_panels >= 0),
+  support_level TEXT NOT NULL DEFAULT 'ticket',
+  analytics_level TEXT NOT NULL DEFAULT 'basic',
+  white_label BIGINT NOT NULL DEFAULT 0 CHECK (white_label IN (0, 1)),
+  api_access BIGINT NOT NULL DEFAULT 0 CHECK (api_access IN (0, 1)),
+  active BIGINT NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+  sort_order BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE subscriptions (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  package_id BIGINT NOT NULL REFERENCES packages(id) {{deferrable}},
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'active', 'expired', 'cancelled')),
+  billing_period TEXT NOT NULL DEFAULT 'monthly' CHECK (billing_period IN ('monthly', 'yearly')),
+  starts_at BIGINT,
+  expires_at BIGINT,
+  auto_renew BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+CREATE TABLE payments (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  subscription_id BIGINT REFERENCES subscriptions(id) {{deferrable}},
+  provider TEXT NOT NULL,
+  provider_ref TEXT,
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'review', 'paid', 'rejected', 'expired', 'refunded')),
+  purpose TEXT NOT NULL DEFAULT 'subscription',
+  receipt_file_unique_id TEXT,
+  reviewed_by BIGINT,
+  reviewed_at BIGINT,
+  idempotency_key TEXT UNIQUE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (provider, provider_ref)
+);
+CREATE INDEX payments_customer ON payments (customer_id);
+CREATE INDEX payments_receipt ON payments (receipt_file_unique_id);
+CREATE TABLE payment_gateways (
+  id {{pk}},
+  provider TEXT NOT NULL UNIQUE,
+  enabled BIGINT NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
+  config TEXT NOT NULL DEFAULT '{}',
+  secret_enc TEXT,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE templates (
+  id {{pk}},
+  kind TEXT NOT NULL,
+  version TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  config_schema TEXT NOT NULL DEFAULT '{}',
+  active BIGINT NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  UNIQUE (kind, version)
+);
+CREATE TABLE bot_instances (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  template_id BIGINT REFERENCES templates(id) {{deferrable}},
+  name TEXT NOT NULL DEFAULT '',
+  bot_username TEXT,
+  telegram_bot_id BIGINT,
+  token_enc TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  admin_telegram_id BIGINT NOT NULL,
+  channel TEXT,
+  deploy_backend TEXT NOT NULL DEFAULT 'inprocess'
+    CHECK (deploy_backend IN ('inprocess', 'process', 'docker', 'kubernetes')),
+  status TEXT NOT NULL DEFAULT 'created'
+    CHECK (status IN ('created', 'configuring', 'deploying', 'running', 'stopped', 'failed', 'deleted')),
+  webhook_secret_enc TEXT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deployed_at BIGINT
+);
+CREATE INDEX bot_instances_customer ON bot_instances (customer_id);
+CREATE TABLE tickets (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  subject TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'closed')),
+  priority TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
+  rating BIGINT CHECK (rating IS NULL OR (rating >= 1 AND rating <= 5)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  closed_at BIGINT
+);
+CREATE INDEX tickets_customer ON tickets (customer_id);
+CREATE TABLE ticket_messages (
+  id {{pk}},
+  ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE {{deferrable}},
+  author_kind TEXT NOT NULL CHECK (author_kind IN ('customer', 'operator', 'system')),
+  author_id BIGINT,
+  body TEXT NOT NULL,
+  attachment_file_id TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id);
+CREATE TABLE audit_log (
+  id {{pk}},
+  at BIGINT NOT NULL,
+  actor_kind TEXT NOT NULL,
+  actor_id TEXT,
+  action TEXT NOT NULL,
+  target_kind TEXT,
+  target_id TEXT,
+  details TEXT NOT NULL DEFAULT '{}',
+  ip TEXT
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE TABLE jobs (
+  id {{pk}},
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+  priority BIGINT NOT NULL DEFAULT 0,
+  tenant_id BIGINT,
+  run_at BIGINT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts BIGINT NOT NULL DEFAULT 5 CHECK (max_attempts > 0),
+  last_error TEXT,
+  idempotency_key TEXT UNIQUE,
+  locked_by TEXT,
+  locked_until BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (status, run_at);
+CREATE TABLE api_keys (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) ON DELETE CASCADE {{deferrable}},
+  name TEXT NOT NULL DEFAULT '',
+  prefix TEXT NOT NULL,
+  key_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL DEFAULT '',
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT,
+  revoked_at BIGINT
+);
+CREATE TABLE auth_sessions (
+  id {{pk}},
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('operator', 'customer')),
+  subject_id BIGINT NOT NULL,
+  refresh_token_hash TEXT NOT NULL UNIQUE,
+  rotated_from BIGINT REFERENCES auth_sessions(id) {{deferrable}},
+  user_agent TEXT,
+  ip TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+CREATE INDEX auth_sessions_subject ON auth_sessions (subject_kind, subject_id);
+CREATE TABLE login_tokens (
+  id {{pk}},
+  token_hash TEXT NOT NULL UNIQUE,
+  subject_kind TEXT NOT NULL CHECK (subject_kind IN ('operator', 'customer')),
+  subject_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at BIGINT
+);
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 0
+)
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& master() {
+  static const std::vector<Migration> list = {
+      {1, "initial", kInitial},
+  };
+  return list;
+}
+
+}  // namespace ms::storage::migrations

@@ -1,0 +1,259 @@
+// Tenant database schema (one per customer). Append new migrations; never edit an applied one.
+#include "storage/migrations/migrations.hpp"
+
+namespace ms::storage::migrations {
+
+namespace {
+
+constexpr std::string_view kInitial = R"sql(
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE texts (
+  lang TEXT NOT NULL,
+  key TEXT NOT NULL,
+  text TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (lang, key)
+);
+CREATE TABLE users (
+  id {{pk}},
+  telegram_id BIGINT NOT NULL UNIQUE,
+  username TEXT,
+  first_name TEXT NOT NULL DEFAULT '',
+  language TEXT NOT NULL DEFAULT 'fa',
+  balance_minor BIGINT NOT NULL DEFAULT 0 CHECK (balance_minor >= 0),
+  currency TEXT NOT NULL DEFAULT 'IRR',
+  referrer_id BIGINT REFERENCES users(id) {{deferrable}},
+  banned BIGINT NOT NULL DEFAULT 0 CHECK (banned IN (0, 1)),
+  blocked_bot BIGINT NOT NULL DEFAULT 0 CHECK (blocked_bot IN (0, 1)),
+  campaign TEXT,
+  phone TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  last_seen_at BIGINT
+);
+CREATE INDEX users_referrer ON users (referrer_id);
+CREATE TABLE wallet_ledger (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  delta_minor BIGINT NOT NULL CHECK (delta_minor <> 0),
+  currency TEXT NOT NULL,
+  balance_after_minor BIGINT NOT NULL CHECK (balance_after_minor >= 0),
+  reason TEXT NOT NULL,
+  ref TEXT,
+  note TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX wallet_ledger_reason_ref ON wallet_ledger (reason, ref) WHERE ref IS NOT NULL;
+CREATE INDEX wallet_ledger_user ON wallet_ledger (user_id);
+CREATE TABLE panels (
+  id {{pk}},
+  name TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL DEFAULT 'marzban',
+  base_url TEXT NOT NULL,
+  username TEXT NOT NULL,
+  password_enc TEXT NOT NULL,
+  access_token_enc TEXT,
+  inbounds TEXT NOT NULL DEFAULT '{}',
+  max_users BIGINT CHECK (max_users IS NULL OR max_users >= 0),
+  enabled BIGINT NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  healthy BIGINT NOT NULL DEFAULT 1 CHECK (healthy IN (0, 1)),
+  last_health_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE plans (
+  id {{pk}},
+  name TEXT NOT NULL,
+  panel_id BIGINT REFERENCES panels(id) {{deferrable}},
+  duration_days BIGINT NOT NULL CHECK (duration_days > 0),
+  traffic_bytes BIGINT CHECK (traffic_bytes IS NULL OR traffic_bytes >= 0),
+  price_minor BIGINT NOT NULL CHECK (price_minor >= 0),
+  currency TEXT NOT NULL,
+  inbounds TEXT NOT NULL DEFAULT '{}',
+  active BIGINT NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+  sort_order BIGINT NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE discount_codes (
+  id {{pk}},
+  code TEXT NOT NULL UNIQUE,
+  percent BIGINT CHECK (percent IS NULL OR (percent >= 1 AND percent <= 100)),
+  amount_minor BIGINT CHECK (amount_minor IS NULL OR amount_minor >= 0),
+  currency TEXT,
+  plan_id BIGINT REFERENCES plans(id) {{deferrable}},
+  max_uses BIGINT CHECK (max_uses IS NULL OR max_uses > 0),
+  used_count BIGINT NOT NULL DEFAULT 0 CHECK (used_count >= 0),
+  per_user_limit BIGINT NOT NULL DEFAULT 1 CHECK (per_user_limit > 0),
+  starts_at BIGINT,
+  expires_at BIGINT,
+  active BIGINT NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  CHECK (percent IS NOT NULL OR amount_minor IS NOT NULL)
+);
+CREATE TABLE orders (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  plan_id BIGINT REFERENCES plans(id) {{deferrable}},
+  kind TEXT NOT NULL DEFAULT 'new' CHECK (kind IN ('new', 'renew', 'topup', 'traffic')),
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+    ('pending', 'awaiting_payment', 'paid', 'provisioning', 'completed', 'failed', 'cancelled', 'refunded')),
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  discount_code_id BIGINT REFERENCES discount_codes(id) {{deferrable}},
+  discount_minor BIGINT NOT NULL DEFAULT 0 CHECK (discount_minor >= 0),
+  idempotency_key TEXT UNIQUE,
+  note TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX orders_user ON orders (user_id, id);
+CREATE INDEX orders_status ON orders (status);
+CREATE TABLE discount_redemptions (
+  id {{pk}},
+  code_id BIGINT NOT NULL REFERENCES discount_codes(id) {{deferrable}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  order_id BIGINT NOT NULL UNIQUE REFERENCES orders(id) {{deferrable}},
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX discount_redemptions_code_user ON discount_redemptions (code_id, user_id);
+CREATE TABLE services (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  plan_id BIGINT REFERENCES plans(id) {{deferrable}},
+  panel_id BIGINT NOT NULL REFERENCES panels(id) {{deferrable}},
+  order_id BIGINT REFERENCES orders(id) {{deferrable}},
+  panel_username TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'reserved'
+    CHECK (status IN ('reserved', 'active', 'disabled', 'expired', 'revoked', 'deleted')),
+  subscription_url TEXT,
+  traffic_limit_bytes BIGINT CHECK (traffic_limit_bytes IS NULL OR traffic_limit_bytes >= 0),
+  traffic_used_bytes BIGINT NOT NULL DEFAULT 0 CHECK (traffic_used_bytes >= 0),
+  expires_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (panel_id, panel_username)
+);
+CREATE INDEX services_user ON services (user_id);
+CREATE INDEX services_expiry ON services (status, expires_at);
+CREATE TABLE payment_methods (
+  id {{pk}},
+  provider TEXT NOT NULL UNIQUE,
+  enabled BIGINT NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
+  config TEXT NOT NULL DEFAULT '{}',
+  secret_enc TEXT,
+  updated_at BIGINT NOT NULL
+);
+CREATE TABLE payments (
+  id {{pk}},
+  order_id BIGINT REFERENCES orders(id) {{deferrable}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  provider TEXT NOT NULL,
+  provider_ref TEXT,
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending'
+    CHECK (status IN ('pending', 'review', 'paid', 'rejected', 'expired', 'refunded')),
+  receipt_file_id TEXT,
+  receipt_file_unique_id TEXT,
+  reviewed_by BIGINT,
+  reviewed_at BIGINT,
+  reject_reason TEXT,
+  raw TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (provider, provider_ref)
+);
+CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_receipt ON payments (receipt_file_unique_id);
+CREATE TABLE referrals (
+  id {{pk}},
+  referrer_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  referred_id BIGINT NOT NULL UNIQUE REFERENCES users(id) {{deferrable}},
+  reward_minor BIGINT NOT NULL DEFAULT 0 CHECK (reward_minor >= 0),
+  currency TEXT NOT NULL DEFAULT 'IRR',
+  rewarded_at BIGINT,
+  created_at BIGINT NOT NULL,
+  CHECK (referrer_id <> referred_id)
+);
+CREATE TABLE broadcasts (
+  id {{pk}},
+  bot_id BIGINT,
+  text TEXT NOT NULL,
+  media_file_id TEXT,
+  filter TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'draft'
+    CHECK (status IN ('draft', 'queued', 'running', 'paused', 'done', 'cancelled')),
+  total BIGINT NOT NULL DEFAULT 0 CHECK (total >= 0),
+  sent BIGINT NOT NULL DEFAULT 0 CHECK (sent >= 0),
+  failed BIGINT NOT NULL DEFAULT 0 CHECK (failed >= 0),
+  blocked BIGINT NOT NULL DEFAULT 0 CHECK (blocked >= 0),
+  created_by BIGINT,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT
+);
+CREATE TABLE broadcast_recipients (
+  broadcast_id BIGINT NOT NULL REFERENCES broadcasts(id) ON DELETE CASCADE {{deferrable}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'blocked')),
+  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  error TEXT,
+  sent_at BIGINT,
+  PRIMARY KEY (broadcast_id, user_id)
+);
+CREATE INDEX broadcast_recipients_pending ON broadcast_recipients (broadcast_id, status);
+CREATE TABLE tickets (
+  id {{pk}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  subject TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'answered', 'closed')),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  closed_at BIGINT
+);
+CREATE TABLE ticket_messages (
+  id {{pk}},
+  ticket_id BIGINT NOT NULL REFERENCES tickets(id) ON DELETE CASCADE {{deferrable}},
+  author_kind TEXT NOT NULL CHECK (author_kind IN ('user', 'admin', 'system')),
+  author_id BIGINT,
+  body TEXT NOT NULL,
+  attachment_file_id TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id);
+-- user_id is the Telegram user id: a conversation can begin before the users row exists
+CREATE TABLE conversation_state (
+  bot_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  data TEXT NOT NULL DEFAULT '{}',
+  updated_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  PRIMARY KEY (bot_id, user_id)
+);
+-- cycle is the service's expires_at when the notice went out, so a renewal gets fresh notices
+CREATE TABLE notices_sent (
+  id {{pk}},
+  service_id BIGINT NOT NULL REFERENCES services(id) ON DELETE CASCADE {{deferrable}},
+  kind TEXT NOT NULL,
+  cycle BIGINT NOT NULL DEFAULT 0,
+  sent_at BIGINT NOT NULL,
+  UNIQUE (service_id, kind, cycle)
+)
+)sql";
+
+}  // namespace
+
+const std::vector<Migration>& tenant() {
+  static const std::vector<Migration> list = {
+      {1, "initial", kInitial},
+  };
+  return list;
+}
+
+}  // namespace ms::storage::migrations

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# End-to-end tests of the `mothership` command line:  cli_test.sh SCENARIO BACKEND
+# BACKEND is sqlite or postgres. Each scenario starts from an empty data directory.
+source "$(dirname "$0")/lib.sh"
+scenario=${1:?scenario}
+use_backend "${2:-sqlite}"
+
+case "$scenario" in
+  version)
+    out=$("$MS_BIN" version)
+    expect_contains "$out" "mothership " "version"
+    for cmd in serve migrate "tenant create" "tenant list" "tenant export" "tenant erase" "secrets rotate" backup restore doctor version; do
+      # shellcheck disable=SC2086
+      help=$("$MS_BIN" $cmd --help)
+      expect_contains "$help" "Usage" "$cmd --help"
+    done
+    code=0; "$MS_BIN" no-such-command >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 2 "unknown command exit code"
+    ;;
+
+  bad_config)
+    for kv in MOTHERSHIP_LOG_LEVEL=loud MOTHERSHIP_DEPLOY_BACKEND=k8s MOTHERSHIP_HTTP_LISTEN=nope \
+              MOTHERSHIP_DATABASE_URL=mysql://x MOTHERSHIP_OPERATOR_IDS=1,x; do
+      code=0; out=$(env "$kv" "$MS_BIN" serve 2>&1) || code=$?
+      expect_eq "$code" 2 "exit code for $kv"
+      expect_contains "$out" "${kv%%=*}" "message for $kv names the key"
+    done
+    code=0; out=$(env MOTHERSHIP_LOG_FORMAT=xml "$MS_BIN" serve 2>&1) || code=$?
+    expect_contains "$out" "text, json" "allowed values are named"
+    [ ! -e "$MOTHERSHIP_DATA_DIR/master.db" ] || fail "a bad configuration must not create data"
+    ;;
+
+  serve)
+    start_serve s1
+    expect_eq "$(http_status /healthz)" 200 "/healthz"
+    expect_contains "$(http_body /healthz)" '"ok"' "/healthz body"
+    wait_ready
+    metrics=$(http_body /metrics)
+    expect_contains "$metrics" "# TYPE http_requests_total counter" "/metrics exposition"
+    expect_contains "$metrics" 'route="/healthz"' "/metrics counts requests by route"
+    expect_contains "$metrics" "process_resident_memory_bytes" "/metrics process figures"
+    expect_eq "$(http_status /no/such/path)" 404 "unknown path"
+    expect_contains "$(http_body /no/such/path)" '"error"' "JSON error body"
+    key="$MOTHERSHIP_DATA_DIR/secret.key"
+    [ -f "$key" ] || fail "the key file was not generated"
+    expect_eq "$(stat -c %a "$key")" 600 "key file mode"
+    stop_serve
+    # A second start reuses the same key and data.
+    sum=$(sha256sum "$key")
+    start_serve s2
+    expect_eq "$(http_status /healthz)" 200 "/healthz after restart"
+    stop_serve
+    expect_eq "$(sha256sum "$key")" "$sum" "key file unchanged by a restart"
+    ;;
+
+  wrong_key)
+    start_serve s1
+    stop_serve
+    key="$MOTHERSHIP_DATA_DIR/secret.key"
+    sum=$(sha256sum "$key")
+    other=$(head -c 32 /dev/urandom | base64)
+    code=0; out=$(env MOTHERSHIP_SECRET_KEY="$other" MOTHERSHIP_HTTP_LISTEN=127.0.0.1:0 timeout 20 "$MS_BIN" serve 2>&1) || code=$?
+    expect_eq "$code" 2 "wrong key exit code"
+    expect_contains "$out" "secret key" "wrong key message"
+    expect_not_contains "$out" "$other" "the key is never echoed"
+    expect_eq "$(sha256sum "$key")" "$sum" "key file untouched by a wrong key"
+    start_serve s2
+    expect_eq "$(http_status /healthz)" 200 "right key still works"
+    stop_serve
+    ;;
+
+  migrate_and_tenants)
+    "$MS_BIN" migrate >"$work/m1.out"
+    "$MS_BIN" migrate >"$work/m2.out"
+    expect_contains "$(cat "$work/m2.out")" "up to date" "second migrate is a no-op"
+    "$MS_BIN" tenant create 7 >/dev/null
+    "$MS_BIN" tenant create 8 >/dev/null
+    code=0; "$MS_BIN" tenant create 7 >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 1 "creating an existing tenant fails"
+    list=$("$MS_BIN" tenant list)
+    expect_contains "$list" "7" "list shows tenant 7"
+    expect_contains "$list" "8" "list shows tenant 8"
+    "$MS_BIN" tenant export 7 -o "$work/t7.json" >/dev/null
+    expect_contains "$(cat "$work/t7.json")" '"tables"' "export holds tables"
+    expect_contains "$(cat "$work/t7.json")" '"users"' "export holds the users table"
+    code=0; "$MS_BIN" tenant erase 7 >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 2 "erase without --yes refuses"
+    "$MS_BIN" tenant erase 7 --yes >/dev/null
+    list=$("$MS_BIN" tenant list)
+    [[ "$list" != *" 7"* && "$list" != "7"* ]] || fail "tenant 7 still listed after erase: $list"
+    code=0; "$MS_BIN" tenant export 7 -o "$work/gone.json" >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 1 "export of an erased tenant fails"
+    ;;
+
+  backup_restore)
+    "$MS_BIN" tenant create 5 >/dev/null
+    "$MS_BIN" backup -o "$work/b1.msbk" >/dev/null
+    [ -s "$work/b1.msbk" ] || fail "no archive written"
+    if grep -q '"tables"' "$work/b1.msbk"; then fail "archive is not encrypted"; fi
+    "$MS_BIN" tenant create 6 >/dev/null
+    code=0; "$MS_BIN" restore "$work/b1.msbk" >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 1 "restore over existing data without --force refuses"
+    "$MS_BIN" restore "$work/b1.msbk" --force >/dev/null
+    list=$("$MS_BIN" tenant list)
+    expect_contains "$list" "5" "restored tenant 5"
+    [[ "$list" != *"6"* ]] || fail "tenant 6 was made after the backup and must be gone: $list"
+    # A tampered archive is refused and changes nothing.
+    cp "$work/b1.msbk" "$work/bad.msbk"
+    printf 'X' | dd of="$work/bad.msbk" bs=1 seek=200 conv=notrunc 2>/dev/null
+    code=0; "$MS_BIN" restore "$work/bad.msbk" --force >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 1 "tampered archive refused"
+    expect_contains "$("$MS_BIN" tenant list)" "5" "data intact after a refused restore"
+    # Full disk: the old archive in the same place stays whole.
+    if [ "$(id -u)" = 0 ] && mkdir -p "$work/full" && mount -t tmpfs -o size=8k tmpfs "$work/full" 2>/dev/null; then
+      head -c 7000 /dev/urandom >"$work/full/filler"
+      cp "$work/b1.msbk" "$work/full/keep.msbk" 2>/dev/null || true
+      before=$(sha256sum "$work/full/keep.msbk" 2>/dev/null || echo none)
+      code=0; out=$("$MS_BIN" backup -o "$work/full/keep.msbk" 2>&1) || code=$?
+      after=$(sha256sum "$work/full/keep.msbk" 2>/dev/null || echo none)
+      umount "$work/full"
+      expect_eq "$code" 1 "backup to a full disk fails"
+      expect_eq "$after" "$before" "the old archive is untouched by a failed backup"
+    fi
+    ;;
+
+  rotate)
+    "$MS_BIN" migrate >/dev/null
+    "$MS_BIN" tenant create 3 >/dev/null
+    key="$MOTHERSHIP_DATA_DIR/secret.key"
+    cp "$key" "$work/old.key"
+    out=$("$MS_BIN" secrets rotate)
+    expect_contains "$out" "re-encrypted" "rotate reports"
+    [ "$(sha256sum <"$key")" != "$(sha256sum <"$work/old.key")" ] || fail "key file unchanged by rotate"
+    expect_eq "$(stat -c %a "$key")" 600 "rotated key file mode"
+    start_serve s1
+    wait_ready
+    stop_serve
+    chmod 600 "$work/old.key"
+    code=0; out=$(env MOTHERSHIP_SECRET_KEY_FILE="$work/old.key" timeout 20 "$MS_BIN" migrate 2>&1) || code=$?
+    expect_eq "$code" 2 "the old key no longer opens the data"
+    ;;
+
+  doctor)
+    "$MS_BIN" migrate >/dev/null
+    out=$("$MS_BIN" doctor)
+    expect_contains "$out" "database" "doctor checks the database"
+    expect_contains "$out" "disk" "doctor checks the disk"
+    expect_contains "$out" "key" "doctor checks the key file"
+    chmod 644 "$MOTHERSHIP_DATA_DIR/secret.key"
+    code=0; out=$("$MS_BIN" doctor 2>&1) || code=$?
+    expect_eq "$code" 1 "doctor fails on a readable key file"
+    expect_contains "$out" "chmod 600" "doctor says how to fix the key file"
+    chmod 600 "$MOTHERSHIP_DATA_DIR/secret.key"
+    code=0; out=$(env MOTHERSHIP_DATABASE_URL=postgresql://nobody@127.0.0.1:1/none "$MS_BIN" doctor 2>&1) || code=$?
+    expect_eq "$code" 1 "doctor fails on an unreachable database"
+    ;;
+
+  db_outage)
+    # A PostgreSQL of its own, so stopping it disturbs no other test.
+    "$MS_SOURCE_DIR/scripts/services.sh" start "$work/own" >/dev/null
+    # shellcheck disable=SC1091
+    own_url=$(source "$work/own/env"; echo "$MOTHERSHIP_TEST_PG_URL")
+    pg_data="$work/own/pg/data"
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+    start_serve s1 MOTHERSHIP_DATABASE_URL="$own_url"
+    wait_ready
+    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null
+    status=""
+    for _ in $(seq 1 100); do status=$(http_status /readyz); [ "$status" = 503 ] && break; sleep 0.1; done
+    expect_eq "$status" 503 "/readyz while the database is down"
+    expect_contains "$(http_body /readyz)" "database" "/readyz names the failing check"
+    expect_eq "$(http_status /healthz)" 200 "/healthz still answers"
+    own_port=$(source "$work/own/env"; echo "$MOTHERSHIP_TEST_PG_PORT")
+    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/own/pg/server2.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $own_port -k $work/own/pg" start >/dev/null
+    for _ in $(seq 1 150); do status=$(http_status /readyz); [ "$status" = 200 ] && break; sleep 0.1; done
+    expect_eq "$status" 200 "/readyz recovers when the database is back"
+    stop_serve
+    # Started while the database is down: serves /healthz, retries, becomes ready.
+    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate -w stop >/dev/null
+    start_serve s2 MOTHERSHIP_DATABASE_URL="$own_url"
+    expect_eq "$(http_status /healthz)" 200 "/healthz while the database was never reached"
+    expect_eq "$(http_status /readyz)" 503 "/readyz before the database was ever reached"
+    expect_contains "$(http_body /readyz)" "connecting" "/readyz says it is still connecting"
+    as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/own/pg/server3.log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $own_port -k $work/own/pg" start >/dev/null
+    wait_ready
+    stop_serve
+    "$MS_SOURCE_DIR/scripts/services.sh" stop "$work/own" >/dev/null
+    ;;
+
+  *) fail "unknown scenario $scenario" ;;
+esac
+echo "PASS: $scenario ${2:-sqlite}"
