@@ -12,7 +12,9 @@ namespace ms::app {
 
 Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, storage::MigrationReport* out) {
   std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  // A new data directory is private: it holds customer data and the key file.
+  if (std::filesystem::create_directories(config.data_dir, ec))
+    std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);
   if (ec) return fail(ErrorCode::kUnavailable, "cannot create the data directory " + config.data_dir + ": " + ec.message());
   storage::StorageOptions options;
   options.url = config.database_url;

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.hpp"
-#include "http/worker_pool.hpp"
+#include "core/worker_pool.hpp"
 
 namespace ms::http {
 namespace {
@@ -39,7 +39,7 @@ void add_health_routes(Router& router, HealthChecks health) {
   auto checks = std::make_shared<const std::vector<ReadinessCheck>>(std::move(health.checks));
   auto run_blocking = std::move(health.run_blocking);
   if (!run_blocking) {
-    auto pool = std::make_shared<WorkerPool>(1);
+    auto pool = std::make_shared<WorkerPool>(1, 1024);
     run_blocking = [pool](std::function<void()> task) {
       if (!pool->post(std::move(task))) throw std::runtime_error("readiness worker is shutting down");
     };

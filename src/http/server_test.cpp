@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/test_client.hpp"
-#include "http/worker_pool.hpp"
+#include "core/worker_pool.hpp"
 
 namespace ms::http {
 namespace {
@@ -76,7 +76,7 @@ class ServerTest : public ::testing::Test {
     if (server_) server_->stop(2s);
   }
 
-  WorkerPool pool_{2};
+  WorkerPool pool_{2, 1024};
   std::mutex mutex_;
   std::vector<Responder> parked_;
   std::unique_ptr<Server> server_;

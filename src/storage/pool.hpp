@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "storage/storage.hpp"
-#include "storage/worker_pool.hpp"
+#include "core/worker_pool.hpp"
 
 namespace soci {
 class session;

@@ -5,7 +5,7 @@
 
 #include "storage/migrations/migrations.hpp"
 #include "storage/storage_test_support.hpp"
-#include "storage/worker_pool.hpp"
+#include "core/worker_pool.hpp"
 
 namespace ms::storage {
 namespace {
@@ -327,25 +327,6 @@ TEST(Migrations, VersionsAreDenseAndOrdered) {
   }
 }
 
-TEST(WorkerPool, RefusesWhenFullAndDrainsOnShutdown) {
-  std::promise<void> release;
-  auto gate = release.get_future().share();
-  std::atomic<int> ran{0};
-  WorkerPool pool(1, 2);
-  ASSERT_TRUE(pool.post([&, gate] { gate.wait(); ++ran; }));  // occupies the only thread
-  // The first task may not have been taken off the queue yet: fill up to the bound.
-  int accepted = 0;
-  while (pool.post([&] { ++ran; })) ++accepted;
-  EXPECT_GE(accepted, 1);
-  EXPECT_LE(accepted, 2);
-  auto refused = pool.post([] {});
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
-  release.set_value();
-  pool.shutdown();
-  EXPECT_EQ(ran.load(), 1 + accepted);
-  EXPECT_FALSE(pool.post([] {}));
-}
 
 }  // namespace
 }  // namespace ms::storage

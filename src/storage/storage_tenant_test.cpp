@@ -245,6 +245,35 @@ TEST_P(TenantContract, DumpAndRestoreRoundTrip) {
   EXPECT_EQ(copy->restore_all(json{{"format", "other"}}).error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_P(TenantContract, ClearAllThenRestoreBringsBackTheDump) {
+  populate(*storage_);
+  if (HasFatalFailure()) return;
+  auto dump = storage_->dump_all();
+  ASSERT_TRUE(dump) << dump.error().to_string();
+
+  // Installation settings in meta do not make a storage "non-empty".
+  auto meta = storage_->master().with_session([](Session& s) -> Result<void> {
+    auto r = s.exec("INSERT INTO meta (key, value, updated_at) VALUES ('installation', 'here', 1) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    if (!r) return fail(r.error());
+    return ok();
+  });
+  ASSERT_TRUE(meta) << meta.error().to_string();
+
+  auto cleared = storage_->clear_all();
+  ASSERT_TRUE(cleared) << cleared.error().to_string();
+  auto ids = storage_->list_tenants();
+  ASSERT_TRUE(ids);
+  EXPECT_TRUE(ids->empty());
+  EXPECT_EQ(storage_->tenant(1).error().code, ErrorCode::kNotFound);
+
+  auto restored = storage_->restore_all(*dump);
+  ASSERT_TRUE(restored) << restored.error().to_string();
+  auto again = storage_->dump_all();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, *dump);
+}
+
 TEST_P(TenantContract, SecretColumnsAreRewritten) {
   populate(*storage_);
   if (HasFatalFailure()) return;

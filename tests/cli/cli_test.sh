@@ -43,6 +43,7 @@ case "$scenario" in
     expect_contains "$(http_body /no/such/path)" '"error"' "JSON error body"
     key="$MOTHERSHIP_DATA_DIR/secret.key"
     [ -f "$key" ] || fail "the key file was not generated"
+    expect_eq "$(stat -c %a "$MOTHERSHIP_DATA_DIR")" 700 "a new data directory is private"
     expect_eq "$(stat -c %a "$key")" 600 "key file mode"
     stop_serve
     # A second start reuses the same key and data.

@@ -63,6 +63,26 @@ constexpr std::array kMessages = {
     DefaultMessage{"error.insufficient_balance", "موجودی کیف پول شما کافی نیست. موجودی فعلی: {balance}",
                    "Your wallet balance is too low. Current balance: {balance}"},
 
+    // Package limits (domain::LimitViolation::message_key()): {package}, {limit}, {current}.
+    DefaultMessage{"limit.shop_bots",
+                   "بستهٔ {package} شما حداکثر {limit} ربات فروش دارد؛ برای ساخت ربات بیشتر، بسته را ارتقا دهید.",
+                   "Your {package} package allows {limit} shop bots; upgrade to create more."},
+    DefaultMessage{"limit.users_with_service",
+                   "بستهٔ {package} شما حداکثر {limit} کاربر دارای سرویس دارد؛ برای فروش به کاربران بیشتر، بسته را "
+                   "ارتقا دهید.",
+                   "Your {package} package allows {limit} end users with a service; upgrade to sell to more."},
+    DefaultMessage{"limit.panels",
+                   "بستهٔ {package} شما حداکثر {limit} پنل دارد؛ برای افزودن پنل بیشتر، بسته را ارتقا دهید.",
+                   "Your {package} package allows {limit} panels; upgrade to add more."},
+
+    // Discount codes (domain::discount_rejection()).
+    DefaultMessage{"discount.inactive", "این کد تخفیف فعال نیست.", "This discount code is not active."},
+    DefaultMessage{"discount.expired", "مهلت این کد تخفیف تمام شده است.", "This discount code has expired."},
+    DefaultMessage{"discount.used_up", "ظرفیت استفاده از این کد تخفیف تمام شده است.",
+                   "This discount code has been used up."},
+    DefaultMessage{"discount.wrong_plan", "این کد تخفیف برای این پلن نیست.",
+                   "This discount code is not valid for this plan."},
+
     // Payments and wallet.
     DefaultMessage{"payment.success", "پرداخت {amount} با موفقیت انجام شد.",
                    "Your payment of {amount} was successful."},

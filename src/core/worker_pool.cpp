@@ -1,8 +1,10 @@
-#include "storage/worker_pool.hpp"
+#include "core/worker_pool.hpp"
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
-namespace ms::storage {
+namespace ms {
 
 WorkerPool::WorkerPool(int threads, std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {
   threads = std::max(threads, 1);
@@ -15,8 +17,8 @@ WorkerPool::~WorkerPool() { shutdown(); }
 Result<void> WorkerPool::post(std::function<void()> task) {
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return fail(ErrorCode::kUnavailable, "storage workers are shutting down");
-    if (queue_.size() >= capacity_) return fail(ErrorCode::kUnavailable, "storage work queue is full");
+    if (stopping_) return fail(ErrorCode::kUnavailable, "workers are shutting down");
+    if (queue_.size() >= capacity_) return fail(ErrorCode::kUnavailable, "the work queue is full");
     queue_.push_back(std::move(task));
   }
   ready_.notify_one();
@@ -60,8 +62,14 @@ void WorkerPool::loop() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
+    try {
+      task();
+    } catch (const std::exception& e) {
+      spdlog::error("worker task threw: {}", e.what());
+    } catch (...) {
+      spdlog::error("worker task threw a non-standard exception");
+    }
   }
 }
 
-}  // namespace ms::storage
+}  // namespace ms

@@ -1,8 +1,8 @@
 // WorkerPool: N threads running queued tasks, with a bounded queue.
 //
-// Storage calls block on I/O; WorkerPool is where they run so that event loops never
-// block. Thread-safe. Tasks run in FIFO order across the threads; a task that throws is
-// a bug and terminates the process (Database::async catches exceptions before that).
+// Blocking work (database calls, readiness checks, file reads) runs here so that event
+// loops never block. Thread-safe. Tasks run in FIFO order across the threads; a task that
+// throws is a bug: it is logged and the worker keeps going.
 #pragma once
 
 #include <condition_variable>
@@ -15,7 +15,7 @@
 
 #include "core/result.hpp"
 
-namespace ms::storage {
+namespace ms {
 
 class WorkerPool {
  public:
@@ -44,4 +44,4 @@ class WorkerPool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace ms::storage
+}  // namespace ms
