@@ -191,6 +191,44 @@ case "$scenario" in
     "$MS_SOURCE_DIR/scripts/services.sh" stop "$work/own" >/dev/null
     ;;
 
+  redis)
+    if [ -z "${MOTHERSHIP_TEST_REDIS_URL:-}" ]; then
+      [ -n "${MOTHERSHIP_TEST_REQUIRE_REDIS:-}" ] && fail "MOTHERSHIP_TEST_REDIS_URL is not set"
+      echo "SKIP: no Redis (set MOTHERSHIP_TEST_REDIS_URL)"; exit 0
+    fi
+    start_serve s1 MOTHERSHIP_REDIS_URL="$MOTHERSHIP_TEST_REDIS_URL"
+    wait_ready
+    expect_contains "$(http_body /readyz)" '"redis":"ok"' "/readyz checks Redis"
+    stop_serve
+    # A Redis that does not answer makes the process not ready, and says so.
+    start_serve s2 MOTHERSHIP_REDIS_URL=redis://127.0.0.1:1
+    for _ in $(seq 1 100); do [ "$(http_status /readyz)" = 503 ] && break; sleep 0.05; done
+    expect_eq "$(http_status /readyz)" 503 "/readyz with Redis down"
+    expect_contains "$(http_body /readyz)" "redis" "/readyz names Redis"
+    stop_serve
+    code=0; out=$(env MOTHERSHIP_REDIS_URL=redis://127.0.0.1:1 "$MS_BIN" doctor 2>&1) || code=$?
+    expect_eq "$code" 1 "doctor fails with Redis down"
+    expect_contains "$out" "redis" "doctor names Redis"
+    ;;
+
+  corrupt_tenant)
+    "$MS_BIN" tenant create 1 >/dev/null
+    "$MS_BIN" tenant create 2 >/dev/null
+    head -c 65536 /dev/urandom >"$MOTHERSHIP_DATA_DIR/tenants/1.db"
+    rm -f "$MOTHERSHIP_DATA_DIR/tenants/1.db-wal" "$MOTHERSHIP_DATA_DIR/tenants/1.db-shm"
+    start_serve s1
+    wait_ready
+    stop_serve
+    "$MS_BIN" tenant export 2 -o "$work/t2.json" >/dev/null
+    expect_contains "$(cat "$work/t2.json")" '"tables"' "the healthy tenant still exports"
+    code=0; out=$("$MS_BIN" tenant export 1 -o "$work/t1.json" 2>&1) || code=$?
+    expect_eq "$code" 1 "the corrupted tenant fails"
+    expect_contains "$out" "tenant 1" "the error names the tenant"
+    code=0; out=$("$MS_BIN" doctor 2>&1) || code=$?
+    expect_eq "$code" 1 "doctor reports the corrupted tenant"
+    expect_contains "$out" "FAIL  tenant 1" "doctor names the tenant"
+    ;;
+
   *) fail "unknown scenario $scenario" ;;
 esac
 echo "PASS: $scenario ${2:-sqlite}"
