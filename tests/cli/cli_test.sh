@@ -229,6 +229,25 @@ case "$scenario" in
     expect_contains "$out" "FAIL  tenant 1" "doctor names the tenant"
     ;;
 
+  cross_backend)
+    # An archive made on SQLite restores into PostgreSQL with the same key, and back.
+    pg_url=$MOTHERSHIP_DATABASE_URL
+    unset MOTHERSHIP_DATABASE_URL
+    "$MS_BIN" tenant create 11 >/dev/null
+    "$MS_BIN" tenant create 12 >/dev/null
+    "$MS_BIN" tenant export 11 -o "$work/sqlite-11.json" >/dev/null
+    "$MS_BIN" backup -o "$work/from-sqlite.msbk" >/dev/null
+    MOTHERSHIP_DATABASE_URL=$pg_url "$MS_BIN" restore "$work/from-sqlite.msbk" >/dev/null
+    list=$(MOTHERSHIP_DATABASE_URL=$pg_url "$MS_BIN" tenant list)
+    expect_contains "$list" "11" "tenant 11 restored into PostgreSQL"
+    expect_contains "$list" "12" "tenant 12 restored into PostgreSQL"
+    MOTHERSHIP_DATABASE_URL=$pg_url "$MS_BIN" tenant export 11 -o "$work/pg-11.json" >/dev/null
+    expect_eq "$(sha256sum <"$work/pg-11.json")" "$(sha256sum <"$work/sqlite-11.json")" "the same rows on both backends"
+    MOTHERSHIP_DATABASE_URL=$pg_url "$MS_BIN" backup -o "$work/from-pg.msbk" >/dev/null
+    "$MS_BIN" restore "$work/from-pg.msbk" --force >/dev/null
+    expect_contains "$("$MS_BIN" tenant list)" "11" "and back into SQLite"
+    ;;
+
   *) fail "unknown scenario $scenario" ;;
 esac
 echo "PASS: $scenario ${2:-sqlite}"
