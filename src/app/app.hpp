@@ -26,5 +26,9 @@ int secrets_rotate(const Config& config);
 int backup(const Config& config, const std::optional<std::string>& output);
 int restore(const Config& config, const std::string& archive, bool force);
 int doctor(const Config& config);
+// Prints every package as JSON (the format packages_import reads).
+int packages_list(const Config& config);
+// Validates the packages in a JSON file and writes them (insert or update by code).
+int packages_import(const Config& config, const std::string& file);
 
 }  // namespace ms::app

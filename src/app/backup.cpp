@@ -14,6 +14,8 @@
 #include "core/crypto/atomic_file.hpp"
 #include "core/crypto/backup_stream.hpp"
 #include "core/crypto/secret_box.hpp"
+#include "domain/package.hpp"
+#include "storage/package_repository.hpp"
 
 namespace ms::app {
 namespace {
@@ -76,6 +78,8 @@ Result<std::string> read_file(const std::string& path) {
   return out.str();
 }
 
+// True when the installation holds nothing a restore would lose: no tenants, and in the
+// master only installation settings and the untouched default packages.
 bool installation_empty(storage::Storage& storage, std::string& what) {
   auto tenants = storage.list_tenants();
   if (tenants && !tenants->empty()) {
@@ -86,9 +90,14 @@ bool installation_empty(storage::Storage& storage, std::string& what) {
   if (!dump) return true;
   std::size_t rows = 0;
   for (const auto& [table, list] : (*dump)["master"]["tables"].items())
-    if (table != "meta") rows += list.size();
+    if (table != "meta" && table != "packages") rows += list.size();
   if (rows > 0) {
     what = std::to_string(rows) + " rows in the master database";
+    return false;
+  }
+  auto packages = storage::PackageRepository(storage.master()).list();
+  if (packages && !packages->empty() && *packages != domain::default_packages()) {
+    what = "edited packages";
     return false;
   }
   return true;
@@ -127,6 +136,13 @@ int restore(const Config& config, const std::string& archive, bool force) {
   if (dump.is_discarded() || !dump.is_object())
     return report("restore", Error{ErrorCode::kCorrupted, archive + " does not hold a Mothership dump; nothing changed"});
 
+  // Refuse what restore_all would refuse before anything is cleared.
+  const int master_version = storage::Storage::latest_version(storage::DatabaseKind::kMaster);
+  if (dump.value("format", "") != "mothership-dump" || !dump.contains("master") ||
+      !dump["master"].is_object() || dump["master"].value("schema_version", -1) != master_version)
+    return report("restore", Error{ErrorCode::kInvalidArgument,
+                                   archive + " is not a dump of master schema v" + std::to_string(master_version) +
+                                       " (made by another version of mothership?); nothing changed"});
   std::string what;
   if (!installation_empty(*rt->storage, what)) {
     if (!force)
@@ -137,8 +153,9 @@ int restore(const Config& config, const std::string& archive, bool force) {
     if (auto saved = write_archive(*rt, safety); !saved)
       return report("restore: cannot write the safety backup; nothing changed", saved.error());
     std::cout << "safety backup of the current data: " << safety << "\n";
-    if (auto cleared = rt->storage->clear_all(); !cleared) return report("restore", cleared.error());
   }
+  // Even an "empty" installation holds its settings and seeded packages: the archive's win.
+  if (auto cleared = rt->storage->clear_all(); !cleared) return report("restore", cleared.error());
   if (auto restored = rt->storage->restore_all(dump); !restored)
     return report("restore failed (the safety backup, if any, holds the previous data)", restored.error());
   // Secrets in the archive may be under a retired key: bring them to the current key, and

@@ -1,8 +1,15 @@
 // `mothership migrate` and `mothership tenant ...`.
+#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "app/app.hpp"
 #include "app/runtime.hpp"
+#include "core/clock.hpp"
+#include "domain/package_json.hpp"
+#include "storage/package_repository.hpp"
 
 namespace ms::app {
 
@@ -59,6 +66,32 @@ int tenant_erase(const Config& config, std::int64_t id) {
   auto erased = rt->storage->erase_tenant(id);
   if (!erased) return report("tenant erase", erased.error());
   std::cout << "tenant " << id << " erased\n";
+  return 0;
+}
+
+int packages_list(const Config& config) {
+  auto rt = open_runtime(config);
+  if (!rt) return report_failure("packages list", rt.error());
+  auto packages = storage::PackageRepository(rt->storage->master()).list();
+  if (!packages) return report("packages list", packages.error());
+  std::cout << domain::packages_to_json(*packages).dump(2) << "\n";
+  return 0;
+}
+
+int packages_import(const Config& config, const std::string& file) {
+  std::ifstream in(file);
+  if (!in) return report("packages import", Error{ErrorCode::kNotFound, "cannot read " + file}, 2);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) return report("packages import", Error{ErrorCode::kInvalidArgument, file + " is not JSON"}, 2);
+  auto packages = domain::packages_from_json(json);
+  if (!packages) return report("packages import: nothing changed", packages.error(), 2);
+  auto rt = open_runtime(config);
+  if (!rt) return report_failure("packages import", rt.error());
+  auto written = storage::PackageRepository(rt->storage->master()).upsert_all(*packages, SystemClock::instance().unix_seconds());
+  if (!written) return report("packages import: nothing changed", written.error());
+  std::cout << *written << " packages written\n";
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/clock.hpp"
 #include "core/crypto/secret_box.hpp"
+#include "storage/package_repository.hpp"
 
 namespace ms::app {
 
@@ -90,6 +91,13 @@ Result<std::unique_ptr<crypto::Keyring>> open_keyring(const Config& config, stor
   return std::make_unique<crypto::Keyring>(std::move(*ring));
 }
 
+Result<void> seed_master_data(storage::Database& master) {
+  auto seeded = storage::PackageRepository(master).seed_defaults(SystemClock::instance().unix_seconds());
+  if (!seeded) return fail(seeded.error());
+  if (*seeded) spdlog::info("packages: the default Starter, Professional and Enterprise packages were added");
+  return ok();
+}
+
 StartupFailure storage_failure(Error error) {
   int code = error.code == ErrorCode::kInvalidArgument ? 2 : 1;
   return {std::move(error), code};
@@ -106,6 +114,7 @@ tl::expected<Runtime, StartupFailure> open_runtime(const Config& config) {
   if (!storage) return tl::unexpected(storage_failure(storage.error()));
   auto keyring = open_keyring(config, (*storage)->master());
   if (!keyring) return tl::unexpected(keyring_failure(keyring.error()));
+  if (auto seeded = seed_master_data((*storage)->master()); !seeded) return tl::unexpected(storage_failure(seeded.error()));
   return Runtime{config, std::move(*storage), std::move(*keyring)};
 }
 

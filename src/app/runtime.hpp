@@ -46,7 +46,10 @@ struct StartupFailure {
 StartupFailure storage_failure(Error error);
 StartupFailure keyring_failure(Error error);
 
-// open_storage + open_keyring.
+// Data a new installation starts with (the default packages); never overwrites edits.
+Result<void> seed_master_data(storage::Database& master);
+
+// open_storage + open_keyring + seed_master_data.
 tl::expected<Runtime, StartupFailure> open_runtime(const Config& config);
 
 // Prints "mothership: <what>: <why>" to stderr and returns exit_code.

@@ -86,6 +86,8 @@ void connect_loop(const Config& config, Startup& state, http::Server& server) {
       server.stop(std::chrono::seconds(1));
       return;
     }
+    if (auto seeded = seed_master_data((*storage)->master()); !seeded)
+      spdlog::error("cannot add the default packages: {}", seeded.error().message);
     std::lock_guard lock(state.mu);
     state.storage = std::move(*storage);
     state.keyring = std::move(*keyring);

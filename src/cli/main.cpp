@@ -100,6 +100,18 @@ int main(int argc, char** argv) {
     code = with_config(config_path, [&](const ms::Config& c) { return ms::app::restore(c, archive, force); });
   });
 
+  auto* packages = cli.add_subcommand("packages", "Show or edit the platform packages (prices and limits)");
+  packages->require_subcommand(1);
+  packages->add_subcommand("list", "Print every package as JSON")->callback([&] {
+    code = with_config(config_path, ms::app::packages_list);
+  });
+  std::string packages_file;
+  auto* p_import = packages->add_subcommand("import", "Insert or update packages from a JSON file (as `list` prints)");
+  p_import->add_option("file", packages_file, "JSON file")->required();
+  p_import->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::packages_import(c, packages_file); });
+  });
+
   cli.add_subcommand("doctor", "Check configuration, database, disk and key file; say what is wrong")->callback([&] {
     code = with_config(config_path, ms::app::doctor);
   });

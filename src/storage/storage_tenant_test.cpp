@@ -167,8 +167,8 @@ void populate(Storage& storage) {
   auto m = storage.master().transaction([](Session& s) -> Result<void> {
     for (const char* sql : {
              "INSERT INTO customers (tenant_id, telegram_id, name, created_at, updated_at) VALUES (1, 111, 'Sara', 5, 5)",
-             "INSERT INTO packages (code, name, price_minor, currency, max_bots, created_at, updated_at) "
-             "VALUES ('starter', 'Starter', 5000, 'USD', 1, 5, 5)",
+             "INSERT INTO packages (code, name_fa, name_en, monthly_price_minor, yearly_price_minor, currency, "
+             "max_bots, created_at, updated_at) VALUES ('starter', 'استارتر', 'Starter', 5000, 50000, 'USD', 1, 5, 5)",
              "INSERT INTO subscriptions (customer_id, package_id, status, created_at, updated_at) "
              "VALUES (1, 1, 'active', 5, 5)",
              "INSERT INTO payments (customer_id, subscription_id, provider, provider_ref, amount_minor, currency, "

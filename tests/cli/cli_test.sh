@@ -248,6 +248,29 @@ case "$scenario" in
     expect_contains "$("$MS_BIN" tenant list)" "11" "and back into SQLite"
     ;;
 
+  packages)
+    "$MS_BIN" packages list >"$work/packages.json"
+    expect_contains "$(cat "$work/packages.json")" '"starter"' "the default packages are seeded"
+    expect_contains "$(cat "$work/packages.json")" '"enterprise"' "all three of them"
+    # The operator raises Starter's user limit; the edit is what the platform uses from then on.
+    python3 - "$work/packages.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+packages = json.load(open(path))
+for p in packages:
+    if p["code"] == "starter":
+        p["limits"]["users_with_service"] = 150
+json.dump(packages, open(path, "w"), ensure_ascii=False)
+PY
+    "$MS_BIN" packages import "$work/packages.json" >/dev/null
+    expect_contains "$("$MS_BIN" packages list | tr -d ' \n')" '"users_with_service":150' "the edit is stored"
+    echo '[{"code":"starter","limits":{"panels":-1}}]' >"$work/bad.json"
+    code=0; out=$("$MS_BIN" packages import "$work/bad.json" 2>&1) || code=$?
+    expect_eq "$code" 2 "an invalid package file is refused"
+    expect_contains "$out" "nothing changed" "and says nothing changed"
+    expect_contains "$("$MS_BIN" packages list | tr -d ' \n')" '"users_with_service":150' "the earlier edit stays"
+    ;;
+
   *) fail "unknown scenario $scenario" ;;
 esac
 echo "PASS: $scenario ${2:-sqlite}"
