@@ -16,9 +16,13 @@ case "$name" in
     # shellcheck disable=SC1091
     source "$state/env"
     dir=$(mktemp -d /tmp/mothership-bench-sqlite-XXXXXX)
-    sqlite=$("$root/build/release/bench/storage_bench" --backend sqlite --dir "$dir" "$@" | tee /dev/stderr | tail -n 1)
+    "$root/build/release/bench/storage_bench" --backend sqlite --dir "$dir" "$@" >"$state/sqlite.out"
+    cat "$state/sqlite.out"
+    sqlite=$(tail -n 1 "$state/sqlite.out")
     rm -rf "$dir"
-    pg=$("$root/build/release/bench/storage_bench" --backend postgres --pg-url "$MOTHERSHIP_TEST_PG_URL" "$@" | tee /dev/stderr | tail -n 1)
+    "$root/build/release/bench/storage_bench" --backend postgres --pg-url "$MOTHERSHIP_TEST_PG_URL" "$@" >"$state/pg.out"
+    cat "$state/pg.out"
+    pg=$(tail -n 1 "$state/pg.out")
     echo "{\"bench\":\"storage\",\"sqlite\":$sqlite,\"postgres\":$pg}"
     ;;
   *) echo "unknown benchmark '$name' (known: storage)" >&2; exit 2 ;;

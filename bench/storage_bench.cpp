@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include "storage/order_repository.hpp"
 #include "storage/storage.hpp"
@@ -57,12 +57,18 @@ Flags parse(int argc, char** argv) {
       if (i + 1 >= argc) die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--backend") f.backend = next();
-    else if (a == "--pg-url") f.pg_url = next();
-    else if (a == "--dir") f.dir = next();
-    else if (a == "--orders") f.orders = std::stoi(next());
-    else if (a == "--tenants") f.tenants = std::stoi(next());
-    else die("unknown flag " + a);
+    if (a == "--backend")
+      f.backend = next();
+    else if (a == "--pg-url")
+      f.pg_url = next();
+    else if (a == "--dir")
+      f.dir = next();
+    else if (a == "--orders")
+      f.orders = std::stoi(next());
+    else if (a == "--tenants")
+      f.tenants = std::stoi(next());
+    else
+      die("unknown flag " + a);
   }
   if (f.backend != "sqlite" && f.backend != "postgres") die("--backend is sqlite or postgres");
   if (f.backend == "postgres" && f.pg_url.empty()) die("--backend postgres needs --pg-url");
@@ -70,9 +76,7 @@ Flags parse(int argc, char** argv) {
   return f;
 }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -89,7 +93,8 @@ int main(int argc, char** argv) {
   ms::storage::StorageOptions options;
   if (flags.backend == "sqlite") {
     if (flags.dir.empty()) {
-      flags.dir = (std::filesystem::temp_directory_path() / ("ms_storage_bench_" + std::to_string(::getpid()))).string();
+      flags.dir =
+          (std::filesystem::temp_directory_path() / ("ms_storage_bench_" + std::to_string(::getpid()))).string();
       temp_dir = true;
     }
     options.data_dir = flags.dir;
@@ -105,15 +110,14 @@ int main(int argc, char** argv) {
   constexpr int kUsers = 200;
   std::vector<std::int64_t> users;
   must(shop->transaction([&](Session& s) -> ms::Result<void> {
-         for (int i = 0; i < kUsers; ++i) {
-           auto row = s.query_one(
-               "INSERT INTO users (telegram_id, created_at, updated_at) VALUES (:tg, 1, 1) RETURNING id",
-               {{"tg", std::int64_t{5'000'000'000} + i}});
-           if (!row) return ms::fail(std::move(row.error()));
-           users.push_back((*row)->get_int("id"));
-         }
-         return ms::ok();
-       }),
+    for (int i = 0; i < kUsers; ++i) {
+      auto row = s.query_one("INSERT INTO users (telegram_id, created_at, updated_at) VALUES (:tg, 1, 1) RETURNING id",
+                             {{"tg", std::int64_t{5'000'000'000} + i}});
+      if (!row) return ms::fail(std::move(row.error()));
+      users.push_back((*row)->get_int("id"));
+    }
+    return ms::ok();
+  }),
        "users");
 
   auto make_order = [&](int i) {
@@ -131,13 +135,13 @@ int main(int argc, char** argv) {
   for (int done = 0; done < flags.orders; done += kBatch) {
     const int n = std::min(kBatch, flags.orders - done);
     must(shop->transaction([&](Session& s) -> ms::Result<void> {
-           for (int i = 0; i < n; ++i) {
-             auto id = OrderRepository::insert(s, make_order(done + i));
-             if (!id) return ms::fail(std::move(id.error()));
-             ids.push_back(*id);
-           }
-           return ms::ok();
-         }),
+      for (int i = 0; i < n; ++i) {
+        auto id = OrderRepository::insert(s, make_order(done + i));
+        if (!id) return ms::fail(std::move(id.error()));
+        ids.push_back(*id);
+      }
+      return ms::ok();
+    }),
          "batched insert");
   }
   const double batched_rate = flags.orders / seconds_since(start);
@@ -185,8 +189,25 @@ int main(int argc, char** argv) {
   const double p50 = percentile(open_ms, 0.50);
   const double p99 = percentile(open_ms, 0.99);
   const double max = open_ms.empty() ? 0 : *std::max_element(open_ms.begin(), open_ms.end());
-  std::printf("tenant open        p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d tenants: create + migrate + query)\n",
-              p50, p99, max, flags.tenants);
+  std::printf("tenant open        p50 %.2f ms  p99 %.2f ms  max %.2f ms  (%d tenants: create + migrate + query)\n", p50,
+              p99, max, flags.tenants);
+
+  // Re-open: a fresh process opening existing tenants (cold: file or schema not yet open).
+  shop.reset();
+  storage.reset();
+  storage = must(ms::storage::Storage::open(options), "reopen");
+  std::vector<double> reopen_ms;
+  reopen_ms.reserve(static_cast<std::size_t>(flags.tenants));
+  for (int i = 1; i <= flags.tenants; ++i) {
+    auto t0 = Clock::now();
+    auto db = must(storage->tenant(base + i), "open tenant");
+    must(db->with_session([](Session& s) { return s.query_one("SELECT COUNT(*) AS n FROM users"); }), "first query");
+    reopen_ms.push_back(seconds_since(t0) * 1000.0);
+  }
+  const double reopen_p50 = percentile(reopen_ms, 0.50);
+  const double reopen_p99 = percentile(reopen_ms, 0.99);
+  std::printf("tenant reopen      p50 %.2f ms  p99 %.2f ms  (%d existing tenants, fresh process: open + query)\n",
+              reopen_p50, reopen_p99, flags.tenants);
 
   for (int i = 0; i <= flags.tenants; ++i) must(storage->erase_tenant(base + i), "erase tenant");
   storage.reset();
@@ -198,6 +219,8 @@ int main(int argc, char** argv) {
                         {"order_inserts_per_s", batched_rate},
                         {"order_single_inserts_per_s", single_rate},
                         {"order_reads_per_s", read_rate},
+                        {"tenant_reopen_p50_ms", reopen_p50},
+                        {"tenant_reopen_p99_ms", reopen_p99},
                         {"order_lists_per_s", list_rate},
                         {"tenants", flags.tenants},
                         {"tenant_open_p50_ms", p50},

@@ -130,16 +130,17 @@ int restore(const Config& config, const std::string& archive, bool force) {
     keys.add_primary(rt->keyring->primary_key());
   }
   auto plain = crypto::decrypt_bytes(*sealed, keys);
-  if (!plain) return report("restore: " + archive + " is damaged or was made with another key; nothing changed",
-                            plain.error());
+  if (!plain)
+    return report("restore: " + archive + " is damaged or was made with another key; nothing changed", plain.error());
   nlohmann::json dump = nlohmann::json::parse(*plain, nullptr, false);
   if (dump.is_discarded() || !dump.is_object())
-    return report("restore", Error{ErrorCode::kCorrupted, archive + " does not hold a Mothership dump; nothing changed"});
+    return report("restore",
+                  Error{ErrorCode::kCorrupted, archive + " does not hold a Mothership dump; nothing changed"});
 
   // Refuse what restore_all would refuse before anything is cleared.
   const int master_version = storage::Storage::latest_version(storage::DatabaseKind::kMaster);
-  if (dump.value("format", "") != "mothership-dump" || !dump.contains("master") ||
-      !dump["master"].is_object() || dump["master"].value("schema_version", -1) != master_version)
+  if (dump.value("format", "") != "mothership-dump" || !dump.contains("master") || !dump["master"].is_object() ||
+      dump["master"].value("schema_version", -1) != master_version)
     return report("restore", Error{ErrorCode::kInvalidArgument,
                                    archive + " is not a dump of master schema v" + std::to_string(master_version) +
                                        " (made by another version of mothership?); nothing changed"});

@@ -36,8 +36,9 @@ int tenant_create(const Config& config, std::int64_t id) {
   if (!rt) return report_failure("tenant create", rt.error());
   auto created = rt->storage->create_tenant(id);
   if (!created) return report("tenant create", created.error());
-  std::cout << "tenant " << id << " created (schema v" << storage::Storage::latest_version(storage::DatabaseKind::kTenant)
-            << ", " << storage::to_string(rt->storage->backend()) << ")\n";
+  std::cout << "tenant " << id << " created (schema v"
+            << storage::Storage::latest_version(storage::DatabaseKind::kTenant) << ", "
+            << storage::to_string(rt->storage->backend()) << ")\n";
   return 0;
 }
 
@@ -84,12 +85,14 @@ int packages_import(const Config& config, const std::string& file) {
   std::stringstream text;
   text << in.rdbuf();
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (json.is_discarded()) return report("packages import", Error{ErrorCode::kInvalidArgument, file + " is not JSON"}, 2);
+  if (json.is_discarded())
+    return report("packages import", Error{ErrorCode::kInvalidArgument, file + " is not JSON"}, 2);
   auto packages = domain::packages_from_json(json);
   if (!packages) return report("packages import: nothing changed", packages.error(), 2);
   auto rt = open_runtime(config);
   if (!rt) return report_failure("packages import", rt.error());
-  auto written = storage::PackageRepository(rt->storage->master()).upsert_all(*packages, SystemClock::instance().unix_seconds());
+  auto written =
+      storage::PackageRepository(rt->storage->master()).upsert_all(*packages, SystemClock::instance().unix_seconds());
   if (!written) return report("packages import: nothing changed", written.error());
   std::cout << *written << " packages written\n";
   return 0;

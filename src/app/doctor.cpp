@@ -20,9 +20,7 @@ namespace fs = std::filesystem;
 struct Doctor {
   int failures = 0;
   void ok(std::string_view what, std::string_view detail) { std::cout << "ok    " << what << ": " << detail << "\n"; }
-  void warn(std::string_view what, std::string_view detail) {
-    std::cout << "warn  " << what << ": " << detail << "\n";
-  }
+  void warn(std::string_view what, std::string_view detail) { std::cout << "warn  " << what << ": " << detail << "\n"; }
   void bad(std::string_view what, std::string_view detail) {
     ++failures;
     std::cout << "FAIL  " << what << ": " << detail << "\n";
@@ -88,8 +86,8 @@ std::optional<crypto::Keyring> check_key(Doctor& d, const Config& c) {
       d.bad("secret key", ring.error().message);
     return std::nullopt;
   }
-  d.ok("secret key", "key file " + path + " (mode 0600, key " + ring->primary_id() + ", " +
-                         std::to_string(ring->size()) + " keys)");
+  d.ok("secret key",
+       "key file " + path + " (mode 0600, key " + ring->primary_id() + ", " + std::to_string(ring->size()) + " keys)");
   return *ring;
 }
 
@@ -124,8 +122,8 @@ void check_database(Doctor& d, const Config& c, const std::optional<crypto::Keyr
   if (!version) {
     d.warn("database", name + " answers but holds no schema yet; run `mothership migrate`");
   } else if (*version < latest) {
-    d.warn("database", name + " schema v" + std::to_string(*version) + ", this binary has v" +
-                           std::to_string(latest) + "; run `mothership migrate`");
+    d.warn("database", name + " schema v" + std::to_string(*version) + ", this binary has v" + std::to_string(latest) +
+                           "; run `mothership migrate`");
   } else if (*version > latest) {
     d.bad("database", name + " schema v" + std::to_string(*version) + " is newer than this binary (v" +
                           std::to_string(latest) + "); upgrade mothership");

@@ -53,7 +53,8 @@ Result<void> redis_ping(const std::string& url, std::chrono::milliseconds timeou
     std::unique_ptr<redisReply, decltype(&freeReplyObject)> guard(reply, &freeReplyObject);
     if (reply->type == REDIS_REPLY_ERROR)
       return fail(ErrorCode::kUnavailable, "Redis at " + where + " refused: " + std::string(reply->str, reply->len));
-    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING) return std::string(reply->str, reply->len);
+    if (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_STRING)
+      return std::string(reply->str, reply->len);
     return std::string();
   };
   if (!address->password.empty()) {

@@ -16,7 +16,8 @@ Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, sto
   // A new data directory is private: it holds customer data and the key file.
   if (std::filesystem::create_directories(config.data_dir, ec))
     std::filesystem::permissions(config.data_dir, std::filesystem::perms::owner_all, ec);
-  if (ec) return fail(ErrorCode::kUnavailable, "cannot create the data directory " + config.data_dir + ": " + ec.message());
+  if (ec)
+    return fail(ErrorCode::kUnavailable, "cannot create the data directory " + config.data_dir + ": " + ec.message());
   storage::StorageOptions options;
   options.url = config.database_url;
   options.data_dir = config.data_dir;
@@ -30,8 +31,8 @@ Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, sto
     spdlog::error("tenant {} could not be migrated and stays unavailable: {}", tenant, error.to_string());
   if (out != nullptr) *out = *report;
   if (report->applied > 0)
-    spdlog::info("migrations: {} applied (master schema {}, tenant schema {})", report->applied,
-                 report->master_version, report->tenant_version);
+    spdlog::info("migrations: {} applied (master schema {}, tenant schema {})", report->applied, report->master_version,
+                 report->tenant_version);
   return std::move(*storage);
 }
 
@@ -63,8 +64,7 @@ Result<std::unique_ptr<crypto::Keyring>> open_keyring(const Config& config, stor
   const std::string path = config.effective_secret_key_file();
   if (!config.secret_key.empty()) {
     ring = crypto::Keyring::from_base64(config.secret_key);
-    if (!ring)
-      return fail(ErrorCode::kInvalidArgument, "MOTHERSHIP_SECRET_KEY is not a base64-encoded 32-byte key");
+    if (!ring) return fail(ErrorCode::kInvalidArgument, "MOTHERSHIP_SECRET_KEY is not a base64-encoded 32-byte key");
   } else if (check->has_value()) {
     // Data was encrypted before: never invent a new key, that would hide the real problem.
     ring = crypto::load_key_file(path);
@@ -80,10 +80,10 @@ Result<std::unique_ptr<crypto::Keyring>> open_keyring(const Config& config, stor
   if (check->has_value()) {
     auto verified = crypto::verify_key_check(*ring, **check);
     if (!verified)
-      return fail(ErrorCode::kCorrupted, "the secret key does not match the one this data was encrypted with (" +
-                                             (config.secret_key.empty() ? "key file " + path
-                                                                        : std::string("MOTHERSHIP_SECRET_KEY")) +
-                                             "); nothing was changed");
+      return fail(ErrorCode::kCorrupted,
+                  "the secret key does not match the one this data was encrypted with (" +
+                      (config.secret_key.empty() ? "key file " + path : std::string("MOTHERSHIP_SECRET_KEY")) +
+                      "); nothing was changed");
   } else {
     auto written = write_meta(master, kKeyCheckMeta, crypto::make_key_check(*ring));
     if (!written) return fail(written.error());
@@ -104,8 +104,8 @@ StartupFailure storage_failure(Error error) {
 }
 
 StartupFailure keyring_failure(Error error) {
-  bool transient = error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout ||
-                   error.code == ErrorCode::kInternal;
+  bool transient =
+      error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kTimeout || error.code == ErrorCode::kInternal;
   return {std::move(error), transient ? 1 : 2};
 }
 
@@ -114,7 +114,8 @@ tl::expected<Runtime, StartupFailure> open_runtime(const Config& config) {
   if (!storage) return tl::unexpected(storage_failure(storage.error()));
   auto keyring = open_keyring(config, (*storage)->master());
   if (!keyring) return tl::unexpected(keyring_failure(keyring.error()));
-  if (auto seeded = seed_master_data((*storage)->master()); !seeded) return tl::unexpected(storage_failure(seeded.error()));
+  if (auto seeded = seed_master_data((*storage)->master()); !seeded)
+    return tl::unexpected(storage_failure(seeded.error()));
   return Runtime{config, std::move(*storage), std::move(*keyring)};
 }
 

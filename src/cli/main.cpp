@@ -25,9 +25,10 @@ int with_config(const std::optional<std::string>& config_path, F&& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App cli{"Mothership: sell VPN shop bots to business owners and run them.\n"
-               "Configuration: --config FILE or MOTHERSHIP_CONFIG, then MOTHERSHIP_* variables\n"
-               "(see config/mothership.example.yaml)."};
+  CLI::App cli{
+      "Mothership: sell VPN shop bots to business owners and run them.\n"
+      "Configuration: --config FILE or MOTHERSHIP_CONFIG, then MOTHERSHIP_* variables\n"
+      "(see config/mothership.example.yaml)."};
   cli.require_subcommand(1);
   std::optional<std::string> config_path;
   cli.add_option("--config", config_path, "YAML configuration file (overrides MOTHERSHIP_CONFIG)");
@@ -36,9 +37,8 @@ int main(int argc, char** argv) {
   auto* serve = cli.add_subcommand("serve", "Run the platform: HTTP server, bots, jobs. SIGTERM stops it gracefully.");
   ms::app::ServeOptions serve_options;
   serve->add_option("--port-file", serve_options.port_file, "Write the bound HTTP port to this file once listening");
-  serve->callback([&] {
-    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::serve(c, serve_options); });
-  });
+  serve->callback(
+      [&] { code = with_config(config_path, [&](const ms::Config& c) { return ms::app::serve(c, serve_options); }); });
 
   cli.add_subcommand("migrate", "Apply pending database migrations to the master and every tenant database")
       ->callback([&] { code = with_config(config_path, ms::app::migrate); });
@@ -60,8 +60,8 @@ int main(int argc, char** argv) {
   t_export->add_option("-o,--output", export_output, "Output file (default: tenant-<id>.json)");
   t_export->callback([&] {
     code = with_config(config_path, [&](const ms::Config& c) {
-      return ms::app::tenant_export(c, tenant_id, export_output.empty() ? "tenant-" + std::to_string(tenant_id) + ".json"
-                                                                        : export_output);
+      return ms::app::tenant_export(
+          c, tenant_id, export_output.empty() ? "tenant-" + std::to_string(tenant_id) + ".json" : export_output);
     });
   });
   bool yes = false;
@@ -87,9 +87,8 @@ int main(int argc, char** argv) {
   std::optional<std::string> backup_output;
   auto* backup = cli.add_subcommand("backup", "Write one consistent, encrypted archive of every database");
   backup->add_option("-o,--output", backup_output, "Archive path (default: <backup dir>/mothership-<time>.msbk)");
-  backup->callback([&] {
-    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::backup(c, backup_output); });
-  });
+  backup->callback(
+      [&] { code = with_config(config_path, [&](const ms::Config& c) { return ms::app::backup(c, backup_output); }); });
 
   std::string archive;
   bool force = false;

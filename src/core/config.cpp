@@ -206,9 +206,7 @@ std::string Config::effective_secret_key_file() const {
   return secret_key_file.empty() ? data_dir + "/secret.key" : secret_key_file;
 }
 std::string Config::effective_backup_dir() const { return backup_dir.empty() ? data_dir + "/backups" : backup_dir; }
-std::string Config::effective_public_url() const {
-  return public_url.empty() ? "http://" + http_listen : public_url;
-}
+std::string Config::effective_public_url() const { return public_url.empty() ? "http://" + http_listen : public_url; }
 std::string Config::effective_database_url() const {
   return database_url.empty() ? "sqlite://" + data_dir + "/master.db" : database_url;
 }
@@ -254,10 +252,9 @@ std::optional<ConfigError> validate(const Config& c) {
   if (c.data_dir.empty()) return ConfigError{"MOTHERSHIP_DATA_DIR", "must not be empty"};
   if (!c.database_url.empty() && !starts_with(c.database_url, "sqlite:") &&
       !starts_with(c.database_url, "postgresql://") && !starts_with(c.database_url, "postgres://"))
-    return ConfigError{"MOTHERSHIP_DATABASE_URL",
-                       "'" + c.database_url.substr(0, c.database_url.find("://")) +
-                           "://...' is not supported; use sqlite:///path/master.db or "
-                           "postgresql://user:pass@host:port/db"};
+    return ConfigError{"MOTHERSHIP_DATABASE_URL", "'" + c.database_url.substr(0, c.database_url.find("://")) +
+                                                      "://...' is not supported; use sqlite:///path/master.db or "
+                                                      "postgresql://user:pass@host:port/db"};
   if (!c.redis_url.empty() && !starts_with(c.redis_url, "redis://"))
     return ConfigError{"MOTHERSHIP_REDIS_URL", "must start with redis:// (e.g. redis://127.0.0.1:6379/0)"};
   if (!valid_listen(c.http_listen))
@@ -270,7 +267,8 @@ std::optional<ConfigError> validate(const Config& c) {
   if (!c.master_bot_token.empty()) {
     auto colon = c.master_bot_token.find(':');
     bool digits = colon != std::string::npos && colon > 0;
-    for (std::size_t i = 0; digits && i < colon; ++i) digits = std::isdigit(static_cast<unsigned char>(c.master_bot_token[i]));
+    for (std::size_t i = 0; digits && i < colon; ++i)
+      digits = std::isdigit(static_cast<unsigned char>(c.master_bot_token[i]));
     if (!digits || c.master_bot_token.size() - colon - 1 < 30)
       return ConfigError{"MOTHERSHIP_MASTER_BOT_TOKEN",
                          "does not look like a bot token from @BotFather (digits, a colon, then 30+ characters)"};

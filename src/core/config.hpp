@@ -30,12 +30,12 @@ struct Config {
   std::string database_url;  // empty: SQLite file <data_dir>/master.db
   std::string redis_url;     // empty: no Redis
   std::string http_listen = "127.0.0.1:8080";
-  std::string public_url;    // empty: http://<http_listen>
+  std::string public_url;  // empty: http://<http_listen>
   std::string telegram_api_url = "https://api.telegram.org";
   std::string master_bot_token;  // empty: sandbox mode; never logged
   std::vector<std::int64_t> operator_ids;
-  std::string secret_key;        // base64 key from the environment; never logged
-  std::string secret_key_file;   // empty: <data_dir>/secret.key
+  std::string secret_key;       // base64 key from the environment; never logged
+  std::string secret_key_file;  // empty: <data_dir>/secret.key
   DeployBackend deploy_backend = DeployBackend::kInprocess;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;

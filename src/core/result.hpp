@@ -14,17 +14,17 @@
 namespace ms {
 
 enum class ErrorCode {
-  kInvalidArgument,     // the caller sent something we will never accept
-  kNotFound,            // the thing does not exist
-  kAlreadyExists,       // a unique key is already taken
-  kConflict,            // state does not allow it now (illegal transition, stale version)
-  kPermissionDenied,    // the caller may not do this
-  kUnauthenticated,     // credentials missing or wrong
-  kLimitExceeded,       // a package limit or rate limit
-  kUnavailable,         // a dependency is down or unreachable; retrying later may work
-  kTimeout,             // a deadline passed
-  kCorrupted,           // stored data cannot be read (bad file, bad checksum, bad key)
-  kInternal,            // a bug or an unexpected failure below us
+  kInvalidArgument,   // the caller sent something we will never accept
+  kNotFound,          // the thing does not exist
+  kAlreadyExists,     // a unique key is already taken
+  kConflict,          // state does not allow it now (illegal transition, stale version)
+  kPermissionDenied,  // the caller may not do this
+  kUnauthenticated,   // credentials missing or wrong
+  kLimitExceeded,     // a package limit or rate limit
+  kUnavailable,       // a dependency is down or unreachable; retrying later may work
+  kTimeout,           // a deadline passed
+  kCorrupted,         // stored data cannot be read (bad file, bad checksum, bad key)
+  kInternal,          // a bug or an unexpected failure below us
 };
 
 std::string_view to_string(ErrorCode code);

@@ -13,7 +13,10 @@ TEST(WorkerPool, RefusesWhenFullAndDrainsOnShutdown) {
   auto gate = release.get_future().share();
   std::atomic<int> ran{0};
   WorkerPool pool(1, 2);
-  ASSERT_TRUE(pool.post([&, gate] { gate.wait(); ++ran; }));  // occupies the only thread
+  ASSERT_TRUE(pool.post([&, gate] {
+    gate.wait();
+    ++ran;
+  }));  // occupies the only thread
   // The first task may not have been taken off the queue yet: fill up to the bound.
   int accepted = 0;
   while (pool.post([&] { ++ran; })) ++accepted;

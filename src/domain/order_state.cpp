@@ -46,13 +46,11 @@ bool is_paid(OrderState state) {
     case S::kProvisioning:
     case S::kFulfilled:
     case S::kProvisioningFailed:
-    case S::kRefundedToWallet:
-      return true;
+    case S::kRefundedToWallet: return true;
     case S::kCreated:
     case S::kAwaitingPayment:
     case S::kExpired:
-    case S::kCancelled:
-      return false;
+    case S::kCancelled: return false;
   }
   return false;
 }

@@ -49,22 +49,17 @@ struct KindWords {
 
 KindWords words_for(LimitKind kind) {
   switch (kind) {
-    case LimitKind::kShopBots:
-      return {"shop bot", "shop bots", "create more"};
-    case LimitKind::kUsersWithService:
-      return {"end user with a service", "end users with a service", "sell to more"};
-    case LimitKind::kPanels:
-      return {"panel", "panels", "add more"};
+    case LimitKind::kShopBots: return {"shop bot", "shop bots", "create more"};
+    case LimitKind::kUsersWithService: return {"end user with a service", "end users with a service", "sell to more"};
+    case LimitKind::kPanels: return {"panel", "panels", "add more"};
   }
   return {"item", "items", "add more"};
 }
 
 const char* feature_words(Feature feature) {
   switch (feature) {
-    case Feature::kWhiteLabel:
-      return "white-label branding";
-    case Feature::kApiAccess:
-      return "API access";
+    case Feature::kWhiteLabel: return "white-label branding";
+    case Feature::kApiAccess: return "API access";
   }
   return "this feature";
 }
@@ -95,22 +90,17 @@ std::vector<Package> default_packages() {
 
 std::optional<int> limit_of(const PackageLimits& limits, LimitKind kind) {
   switch (kind) {
-    case LimitKind::kShopBots:
-      return limits.shop_bots;
-    case LimitKind::kUsersWithService:
-      return limits.users_with_service;
-    case LimitKind::kPanels:
-      return limits.panels;
+    case LimitKind::kShopBots: return limits.shop_bots;
+    case LimitKind::kUsersWithService: return limits.users_with_service;
+    case LimitKind::kPanels: return limits.panels;
   }
   return std::nullopt;
 }
 
 bool has_feature(const PackageLimits& limits, Feature feature) {
   switch (feature) {
-    case Feature::kWhiteLabel:
-      return limits.white_label;
-    case Feature::kApiAccess:
-      return limits.api_access;
+    case Feature::kWhiteLabel: return limits.white_label;
+    case Feature::kApiAccess: return limits.api_access;
   }
   return false;
 }

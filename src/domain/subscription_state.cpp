@@ -65,21 +65,17 @@ Result<SubscriptionState> transition(Subscription& sub, SubscriptionState to, st
 SubscriptionState due_state(const Subscription& sub, std::int64_t now) {
   const std::int64_t end = sub.period_end;
   switch (sub.state) {
-    case S::kTrial:
-      return now >= end ? S::kSuspended : S::kTrial;
+    case S::kTrial: return now >= end ? S::kSuspended : S::kTrial;
     case S::kActive:
       if (now >= end + kGraceSeconds) return S::kSuspended;
       return now >= end ? S::kGrace : S::kActive;
-    case S::kGrace:
-      return now >= end + kGraceSeconds ? S::kSuspended : S::kGrace;
-    case S::kSuspended:
-      return now >= end + kGraceSeconds + kRetentionSeconds ? S::kErased : S::kSuspended;
+    case S::kGrace: return now >= end + kGraceSeconds ? S::kSuspended : S::kGrace;
+    case S::kSuspended: return now >= end + kGraceSeconds + kRetentionSeconds ? S::kErased : S::kSuspended;
     case S::kCancelled: {
       const std::int64_t from = std::max(end, sub.cancelled_at.value_or(end));
       return now >= from + kRetentionSeconds ? S::kErased : S::kCancelled;
     }
-    case S::kErased:
-      return S::kErased;
+    case S::kErased: return S::kErased;
   }
   return sub.state;
 }

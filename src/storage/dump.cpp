@@ -157,8 +157,8 @@ Result<json> Storage::dump_all() {
 
 Result<void> Storage::restore_all(const json& dump) {
   if (!dump.is_object() || dump.value("format", "") != kDumpFormat ||
-      dump.value("format_version", 0) != kDumpFormatVersion || !dump.contains("master") ||
-      !dump.contains("tenants") || !dump["tenants"].is_array()) {
+      dump.value("format_version", 0) != kDumpFormatVersion || !dump.contains("master") || !dump.contains("tenants") ||
+      !dump["tenants"].is_array()) {
     return fail(ErrorCode::kInvalidArgument, "not a mothership dump of format version 1");
   }
   // Only into an empty storage: merging would silently mix two histories. `meta` holds
@@ -178,7 +178,8 @@ Result<void> Storage::restore_all(const json& dump) {
   if (!*empty) return fail(ErrorCode::kConflict, "restore needs an empty, migrated storage");
 
   for (const json& t : dump["tenants"]) {
-    if (!t.is_object() || !t.contains("tenant") || !t["tenant"].is_number_integer() || t["tenant"].get<std::int64_t>() <= 0) {
+    if (!t.is_object() || !t.contains("tenant") || !t["tenant"].is_number_integer() ||
+        t["tenant"].get<std::int64_t>() <= 0) {
       return fail(ErrorCode::kInvalidArgument, "dump has a tenant without a valid id");
     }
   }

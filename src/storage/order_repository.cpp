@@ -65,9 +65,9 @@ Result<std::optional<Order>> OrderRepository::get(std::int64_t id) {
 
 Result<std::vector<Order>> OrderRepository::list_by_user(std::int64_t user_id, int limit) {
   return db_.with_session([&](Session& s) -> Result<std::vector<Order>> {
-    auto rows = s.query("SELECT " + std::string(kColumns) +
-                            " FROM orders WHERE user_id = :user ORDER BY id DESC LIMIT :limit",
-                        {{"user", user_id}, {"limit", std::int64_t{limit}}});
+    auto rows =
+        s.query("SELECT " + std::string(kColumns) + " FROM orders WHERE user_id = :user ORDER BY id DESC LIMIT :limit",
+                {{"user", user_id}, {"limit", std::int64_t{limit}}});
     if (!rows) return fail(std::move(rows.error()));
     std::vector<Order> out;
     out.reserve(rows->size());
@@ -90,8 +90,8 @@ Result<void> OrderRepository::update_status(std::int64_t id, const std::string& 
     auto exists = s.query_one("SELECT status FROM orders WHERE id = :id", {{"id", id}});
     if (!exists) return fail(std::move(exists.error()));
     if (!*exists) return fail(ErrorCode::kNotFound, "order " + std::to_string(id) + " does not exist");
-    return fail(ErrorCode::kConflict, "order " + std::to_string(id) + " is " + (*exists)->get_string("status") +
-                                          ", not " + from);
+    return fail(ErrorCode::kConflict,
+                "order " + std::to_string(id) + " is " + (*exists)->get_string("status") + ", not " + from);
   });
 }
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "storage/storage.hpp"
 #include "core/worker_pool.hpp"
+#include "storage/storage.hpp"
 
 namespace soci {
 class session;

@@ -48,24 +48,18 @@ class Binder {
 Value to_value(const soci::row& r, std::size_t i) {
   if (r.get_indicator(i) == soci::i_null) return std::monostate{};
   switch (r.get_properties(i).get_data_type()) {
-    case soci::dt_string:
-      return r.get<std::string>(i);
-    case soci::dt_integer:
-      return static_cast<std::int64_t>(r.get<int>(i));
-    case soci::dt_long_long:
-      return static_cast<std::int64_t>(r.get<long long>(i));
-    case soci::dt_unsigned_long_long:
-      return static_cast<std::int64_t>(r.get<unsigned long long>(i));
-    case soci::dt_double:
-      return r.get<double>(i);
+    case soci::dt_string: return r.get<std::string>(i);
+    case soci::dt_integer: return static_cast<std::int64_t>(r.get<int>(i));
+    case soci::dt_long_long: return static_cast<std::int64_t>(r.get<long long>(i));
+    case soci::dt_unsigned_long_long: return static_cast<std::int64_t>(r.get<unsigned long long>(i));
+    case soci::dt_double: return r.get<double>(i);
     case soci::dt_date: {
       std::tm t = r.get<std::tm>(i);
       char buf[32];
       std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &t);
       return std::string(buf);
     }
-    default:
-      throw soci::soci_error("column '" + r.get_properties(i).get_name() + "' has a type storage does not read");
+    default: throw soci::soci_error("column '" + r.get_properties(i).get_name() + "' has a type storage does not read");
   }
 }
 
@@ -136,8 +130,7 @@ Error map_exception(Backend backend, Connection& conn, const std::exception& e) 
     // SOCI's own messages (binding, types) carry no values; keep the first line only.
     std::string msg = soe->get_error_message();
     msg = msg.substr(0, msg.find('\n'));
-    err = lost ? Error{ErrorCode::kUnavailable, "database connection lost: " + msg}
-               : Error{ErrorCode::kInternal, msg};
+    err = lost ? Error{ErrorCode::kUnavailable, "database connection lost: " + msg} : Error{ErrorCode::kInternal, msg};
   } else {
     err = Error{ErrorCode::kInternal, std::string("storage: ") + e.what()};
   }

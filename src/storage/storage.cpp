@@ -23,7 +23,8 @@ Result<std::unique_ptr<Storage>> Storage::open(const StorageOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->clock = options.clock ? options.clock : &SystemClock::instance();
-  impl->workers = std::make_shared<WorkerPool>(options.workers, static_cast<std::size_t>(std::max(options.worker_queue, 1)));
+  impl->workers =
+      std::make_shared<WorkerPool>(options.workers, static_cast<std::size_t>(std::max(options.worker_queue, 1)));
   const std::string& url = options.url;
   Result<std::unique_ptr<detail::Engine>> engine =
       (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)

@@ -205,10 +205,10 @@ struct StorageOptions {
   // empty); "postgresql://user:pass@host:port/db" -> PostgreSQL.
   std::string url;
   std::string data_dir = "./data";
-  int pool_size = 8;           // connections per SQLite database; total for PostgreSQL
-  int workers = 4;             // threads that run async work
-  int worker_queue = 10'000;   // async tasks waiting at most; more are refused
-  int max_open_tenants = 512;  // SQLite: idle tenant databases beyond this are closed
+  int pool_size = 8;             // connections per SQLite database; total for PostgreSQL
+  int workers = 4;               // threads that run async work
+  int worker_queue = 10'000;     // async tasks waiting at most; more are refused
+  int max_open_tenants = 512;    // SQLite: idle tenant databases beyond this are closed
   const Clock* clock = nullptr;  // for applied_at timestamps; nullptr = SystemClock
 };
 

@@ -3,9 +3,9 @@
 #include <future>
 #include <thread>
 
+#include "core/worker_pool.hpp"
 #include "storage/migrations/migrations.hpp"
 #include "storage/storage_test_support.hpp"
-#include "core/worker_pool.hpp"
 
 namespace ms::storage {
 namespace {
@@ -34,11 +34,11 @@ TEST_P(SessionContract, CrudThroughSession) {
     EXPECT_TRUE(id && *id) << (id ? "" : id.error().to_string());
     const std::int64_t uid = (**id).get_int("id");
 
-    auto row = s.query_one("SELECT telegram_id, username, balance_minor, referrer_id, campaign FROM users WHERE id = :id",
-                           {{"id", uid}});
+    auto row = s.query_one(
+        "SELECT telegram_id, username, balance_minor, referrer_id, campaign FROM users WHERE id = :id", {{"id", uid}});
     EXPECT_TRUE(row && *row);
     EXPECT_EQ((**row).get_int("telegram_id"), 9'000'000'000'123);  // beyond 32 bits
-    EXPECT_EQ((**row).get_string("USERNAME"), "ali");               // names match case-insensitively
+    EXPECT_EQ((**row).get_string("USERNAME"), "ali");              // names match case-insensitively
     EXPECT_EQ((**row).get_int("balance_minor"), 500);
     EXPECT_TRUE((**row).is_null("referrer_id"));
     EXPECT_EQ((**row).opt_string("campaign"), std::nullopt);
@@ -98,7 +98,8 @@ TEST_P(SessionContract, TransactionCommitsOnValueAndRollsBackOnErrorOrThrow) {
   }),
                std::runtime_error);
 
-  auto seen = db_->with_session([](Session& s) { return s.query("SELECT telegram_id FROM users ORDER BY telegram_id"); });
+  auto seen =
+      db_->with_session([](Session& s) { return s.query("SELECT telegram_id FROM users ORDER BY telegram_id"); });
   ASSERT_TRUE(seen);
   ASSERT_EQ(seen->size(), 1u);
   EXPECT_EQ((*seen)[0].get_int("telegram_id"), 100);
@@ -145,9 +146,10 @@ TEST_P(SessionContract, ConstraintViolationsAreErrorValues) {
   EXPECT_EQ(dup.error().code, ErrorCode::kAlreadyExists) << dup.error().to_string();
 
   auto fk = db_->with_session([](Session& s) {
-    return s.exec("INSERT INTO orders (user_id, amount_minor, currency, created_at, updated_at) "
-                  "VALUES (:u, 5, 'IRR', 1, 1)",
-                  {{"u", std::int64_t{9999}}});
+    return s.exec(
+        "INSERT INTO orders (user_id, amount_minor, currency, created_at, updated_at) "
+        "VALUES (:u, 5, 'IRR', 1, 1)",
+        {{"u", std::int64_t{9999}}});
   });
   ASSERT_FALSE(fk);
   EXPECT_EQ(fk.error().code, ErrorCode::kInvalidArgument) << fk.error().to_string();
@@ -220,13 +222,15 @@ TEST_P(SessionContract, AsyncDeliversOnAWorkerThread) {
       Access::kTransaction,
       [&](Session& s) -> Result<std::int64_t> {
         ran_on = std::this_thread::get_id();
-        auto row = s.query_one(
-            "INSERT INTO users (telegram_id, created_at, updated_at) VALUES (:tg, 1, 1) RETURNING id",
-            {{"tg", std::int64_t{77}}});
+        auto row =
+            s.query_one("INSERT INTO users (telegram_id, created_at, updated_at) VALUES (:tg, 1, 1) RETURNING id",
+                        {{"tg", std::int64_t{77}}});
         if (!row) return fail(std::move(row.error()));
         return (**row).get_int("id");
       },
-      [&](Result<std::int64_t> r) { done.set_value({std::move(r), std::this_thread::get_id()}); });
+      [&](Result<std::int64_t> r) {
+        done.set_value({std::move(r), std::this_thread::get_id()});
+      });
   ASSERT_TRUE(queued);
   auto [result, delivered_on] = done.get_future().get();
   ASSERT_TRUE(result) << result.error().to_string();
@@ -268,9 +272,8 @@ TEST_P(MigrationContract, FreshThenIdempotent) {
 }
 
 TEST_P(MigrationContract, ChangedChecksumIsCorruption) {
-  ASSERT_TRUE(storage_->master().with_session([](Session& s) {
-    return s.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
-  }));
+  ASSERT_TRUE(storage_->master().with_session(
+      [](Session& s) { return s.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1"); }));
   auto r = storage_->migrate();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kCorrupted);
@@ -281,9 +284,8 @@ TEST_P(MigrationContract, TenantProblemIsReportedAlone) {
   auto a = storage_->create_tenant(1);
   ASSERT_TRUE(a);
   ASSERT_TRUE(storage_->create_tenant(2));
-  ASSERT_TRUE((*a)->with_session([](Session& s) {
-    return s.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
-  }));
+  ASSERT_TRUE((*a)->with_session(
+      [](Session& s) { return s.exec("UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1"); }));
   auto r = storage_->migrate();
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->tenants, 1);
@@ -326,7 +328,6 @@ TEST(Migrations, VersionsAreDenseAndOrdered) {
     for (std::size_t i = 0; i < list->size(); ++i) EXPECT_EQ((*list)[i].version, static_cast<int>(i) + 1);
   }
 }
-
 
 }  // namespace
 }  // namespace ms::storage

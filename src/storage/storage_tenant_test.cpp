@@ -77,9 +77,8 @@ TEST_P(TenantContract, ExportHoldsEveryTable) {
   EXPECT_TRUE(e["tables"]["users"][0]["referrer_id"].is_null());
   EXPECT_EQ(e["tables"]["texts"][0]["text"], "\xd8\xb3\xd9\x84\xd8\xa7\xd9\x85");
 
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("ms_export_" + std::to_string(::getpid()) + "_" + testing::backend_name({GetParam(), 0}) +
-                             ".json"))
+  const std::string path = (std::filesystem::temp_directory_path() / ("ms_export_" + std::to_string(::getpid()) + "_" +
+                                                                      testing::backend_name({GetParam(), 0}) + ".json"))
                                .string();
   ASSERT_TRUE(storage_->export_tenant_to_file(7, path));
   std::ifstream in(path);
@@ -108,8 +107,9 @@ TEST_P(TenantContract, EraseRemovesEverything) {
     EXPECT_TRUE(std::filesystem::exists(place_->dir() / "tenants" / "6.db"));
   } else {
     auto schemas = storage_->master().with_session([](Session& s) {
-      return s.query("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'tenant_%' "
-                     "ORDER BY schema_name");
+      return s.query(
+          "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'tenant_%' "
+          "ORDER BY schema_name");
     });
     ASSERT_TRUE(schemas);
     ASSERT_EQ(schemas->size(), 1u);
@@ -166,7 +166,8 @@ void populate(Storage& storage) {
   ASSERT_TRUE(storage.create_tenant(2));
   auto m = storage.master().transaction([](Session& s) -> Result<void> {
     for (const char* sql : {
-             "INSERT INTO customers (tenant_id, telegram_id, name, created_at, updated_at) VALUES (1, 111, 'Sara', 5, 5)",
+             "INSERT INTO customers (tenant_id, telegram_id, name, created_at, updated_at) VALUES (1, 111, 'Sara', 5, "
+             "5)",
              "INSERT INTO packages (code, name_fa, name_en, monthly_price_minor, yearly_price_minor, currency, "
              "max_bots, created_at, updated_at) VALUES ('starter', 'استارتر', 'Starter', 5000, 50000, 'USD', 1, 5, 5)",
              "INSERT INTO subscriptions (customer_id, package_id, status, created_at, updated_at) "
@@ -253,8 +254,9 @@ TEST_P(TenantContract, ClearAllThenRestoreBringsBackTheDump) {
 
   // Installation settings in meta do not make a storage "non-empty".
   auto meta = storage_->master().with_session([](Session& s) -> Result<void> {
-    auto r = s.exec("INSERT INTO meta (key, value, updated_at) VALUES ('installation', 'here', 1) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    auto r = s.exec(
+        "INSERT INTO meta (key, value, updated_at) VALUES ('installation', 'here', 1) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     if (!r) return fail(r.error());
     return ok();
   });
@@ -291,8 +293,9 @@ TEST_P(TenantContract, SecretColumnsAreRewritten) {
       [](Session& s) { return s.query_one("SELECT token_enc, webhook_secret_enc FROM bot_instances"); });
   ASSERT_TRUE(bot && *bot);
   EXPECT_EQ((**bot).get_string("token_enc"), "v2:enc:token");
-  auto panel = (*storage_->tenant(2))->with_session(
-      [](Session& s) { return s.query_one("SELECT password_enc, access_token_enc FROM panels"); });
+  auto panel = (*storage_->tenant(2))->with_session([](Session& s) {
+    return s.query_one("SELECT password_enc, access_token_enc FROM panels");
+  });
   ASSERT_TRUE(panel && *panel);
   EXPECT_EQ((**panel).get_string("password_enc"), "v2:enc:pw");
   EXPECT_TRUE((**panel).is_null("access_token_enc"));
@@ -302,8 +305,8 @@ TEST_P(TenantContract, SecretColumnsAreRewritten) {
     return fail(ErrorCode::kCorrupted, "wrong key");
   });
   ASSERT_FALSE(failed);
-  auto unchanged = storage_->master().with_session(
-      [](Session& s) { return s.query_one("SELECT token_enc FROM bot_instances"); });
+  auto unchanged =
+      storage_->master().with_session([](Session& s) { return s.query_one("SELECT token_enc FROM bot_instances"); });
   EXPECT_EQ((**unchanged).get_string("token_enc"), "v2:enc:token");
 }
 

@@ -119,7 +119,6 @@ class StorageTest : public ::testing::TestWithParam<Backend> {
     place_.reset();
   }
 
-
   static std::unique_ptr<Storage> open_storage(const Place& place) {
     auto s = Storage::open(place.options());
     EXPECT_TRUE(s) << s.error().to_string();

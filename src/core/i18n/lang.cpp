@@ -4,10 +4,8 @@ namespace ms::i18n {
 
 std::string_view to_string(Lang lang) {
   switch (lang) {
-    case Lang::kFa:
-      return "fa";
-    case Lang::kEn:
-      return "en";
+    case Lang::kFa: return "fa";
+    case Lang::kEn: return "en";
   }
   return "en";
 }

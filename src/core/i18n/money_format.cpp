@@ -54,14 +54,10 @@ struct InputUnit {
 
 InputUnit input_unit(Currency currency, IrrDisplay irr) {
   switch (currency) {
-    case Currency::kIrr:
-      return irr == IrrDisplay::kToman ? InputUnit{10, 1} : InputUnit{1, 0};
-    case Currency::kUsd:
-      return {100, 2};
-    case Currency::kUsdt:
-      return {1'000'000, 6};
-    case Currency::kXtr:
-      return {1, 0};
+    case Currency::kIrr: return irr == IrrDisplay::kToman ? InputUnit{10, 1} : InputUnit{1, 0};
+    case Currency::kUsd: return {100, 2};
+    case Currency::kUsdt: return {1'000'000, 6};
+    case Currency::kXtr: return {1, 0};
   }
   return {1, 0};
 }
@@ -128,8 +124,7 @@ std::string format_money(const Money& money, Lang lang, IrrDisplay irr) {
     }
     case Currency::kUsdt:
       return fmt::format("{}{} {}", sign, decimal_number(magnitude, 1'000'000, 6, 2, lang), fa ? "تتر" : "USDT");
-    case Currency::kXtr:
-      return fmt::format("{}{} {}", sign, group_thousands(magnitude, lang), fa ? "ستاره" : "⭐");
+    case Currency::kXtr: return fmt::format("{}{} {}", sign, group_thousands(magnitude, lang), fa ? "ستاره" : "⭐");
   }
   return std::to_string(money.minor);
 }

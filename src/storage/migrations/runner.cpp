@@ -111,8 +111,8 @@ Result<Outcome> apply(Database& db, const std::vector<Migration>& list, const Cl
         auto lock = s.exec("SELECT pg_advisory_xact_lock(7270420)");
         if (!lock) return fail(std::move(lock.error()));
       }
-      auto again = s.query_one("SELECT version FROM schema_migrations WHERE version = :v",
-                               {{"v", std::int64_t{m.version}}});
+      auto again =
+          s.query_one("SELECT version FROM schema_migrations WHERE version = :v", {{"v", std::int64_t{m.version}}});
       if (!again) return fail(std::move(again.error()));
       if (*again) return false;  // another process applied it meanwhile
       for (const std::string& stmt : render(m.sql, s.backend())) {
@@ -122,12 +122,11 @@ Result<Outcome> apply(Database& db, const std::vector<Migration>& list, const Cl
                                           std::string(m.name) + ") failed: " + r.error().message);
         }
       }
-      auto r = s.exec(
-          "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (:v, :n, :c, :t)",
-          {{"v", std::int64_t{m.version}},
-           {"n", std::string(m.name)},
-           {"c", checksum(m.sql)},
-           {"t", clock.unix_seconds()}});
+      auto r = s.exec("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (:v, :n, :c, :t)",
+                      {{"v", std::int64_t{m.version}},
+                       {"n", std::string(m.name)},
+                       {"c", checksum(m.sql)},
+                       {"t", clock.unix_seconds()}});
       if (!r) return fail(std::move(r.error()));
       return true;
     });

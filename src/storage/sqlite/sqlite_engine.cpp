@@ -167,7 +167,8 @@ Result<std::unique_ptr<Engine>> make_sqlite_engine(const StorageOptions& options
     if (!master_path.is_absolute()) {
       return fail(ErrorCode::kInvalidArgument, "sqlite url needs an absolute path: sqlite:///abs/path/master.db");
     }
-    tenant_dir = options.data_dir.empty() ? master_path.parent_path() / "tenants" : fs::path(options.data_dir) / "tenants";
+    tenant_dir =
+        options.data_dir.empty() ? master_path.parent_path() / "tenants" : fs::path(options.data_dir) / "tenants";
   } else {
     return fail(ErrorCode::kInvalidArgument, "unsupported database url scheme (sqlite: or postgresql://)");
   }

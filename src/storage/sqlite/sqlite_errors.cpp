@@ -14,30 +14,22 @@ Error map_sqlite_error(int code, std::string_view message) {
   }
   switch (code) {
     case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-      return Error{ErrorCode::kAlreadyExists, msg};
+    case SQLITE_CONSTRAINT_PRIMARYKEY: return Error{ErrorCode::kAlreadyExists, msg};
     case SQLITE_CONSTRAINT_FOREIGNKEY:
     case SQLITE_CONSTRAINT_CHECK:
-    case SQLITE_CONSTRAINT_NOTNULL:
-      return Error{ErrorCode::kInvalidArgument, msg};
-    default:
-      break;
+    case SQLITE_CONSTRAINT_NOTNULL: return Error{ErrorCode::kInvalidArgument, msg};
+    default: break;
   }
   switch (code & 0xff) {
-    case SQLITE_CONSTRAINT:
-      return Error{ErrorCode::kInvalidArgument, msg};
+    case SQLITE_CONSTRAINT: return Error{ErrorCode::kInvalidArgument, msg};
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Error{ErrorCode::kConflict, "database is busy: " + msg};
+    case SQLITE_LOCKED: return Error{ErrorCode::kConflict, "database is busy: " + msg};
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Error{ErrorCode::kCorrupted, msg};
+    case SQLITE_NOTADB: return Error{ErrorCode::kCorrupted, msg};
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
-    case SQLITE_FULL:
-      return Error{ErrorCode::kUnavailable, msg};
-    default:
-      return Error{ErrorCode::kInternal, msg};
+    case SQLITE_FULL: return Error{ErrorCode::kUnavailable, msg};
+    default: return Error{ErrorCode::kInternal, msg};
   }
 }
 
