@@ -17,6 +17,20 @@ struct ServeOptions {
 };
 
 int serve(const Config& config, const ServeOptions& options);
+
+// `mothership sandbox`: only the Bot API emulator (and health routes), e.g. as the Telegram
+// of another process or a test harness.
+int sandbox_serve(const Config& config, const ServeOptions& options);
+
+struct SandboxChatOptions {
+  std::string url;        // the sandbox base URL; empty: <public url>/sandbox
+  std::string bot;        // the bot's username
+  std::int64_t user = 0;  // the person's id; 0: a new person is created
+  std::string first_name = "Me";
+  std::string language = "en";
+};
+// `mothership sandbox chat`: talk to a bot as a person, in the terminal.
+int sandbox_chat(const Config& config, const SandboxChatOptions& options);
 int migrate(const Config& config);
 int tenant_create(const Config& config, std::int64_t id);
 int tenant_list(const Config& config);

@@ -1,6 +1,7 @@
 #include "app/runtime.hpp"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -117,6 +118,19 @@ tl::expected<Runtime, StartupFailure> open_runtime(const Config& config) {
   if (auto seeded = seed_master_data((*storage)->master()); !seeded)
     return tl::unexpected(storage_failure(seeded.error()));
   return Runtime{config, std::move(*storage), std::move(*keyring)};
+}
+
+Result<void> write_port_file(const std::string& path, std::uint16_t port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out) return fail(ErrorCode::kUnavailable, "cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return fail(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
+  return ok();
 }
 
 int report(std::string_view what, const Error& error, int exit_code) {

@@ -52,6 +52,9 @@ Result<void> seed_master_data(storage::Database& master);
 // open_storage + open_keyring + seed_master_data.
 tl::expected<Runtime, StartupFailure> open_runtime(const Config& config);
 
+// Writes the bound HTTP port to `path` atomically (tests wait for this file).
+Result<void> write_port_file(const std::string& path, std::uint16_t port);
+
 // Prints "mothership: <what>: <why>" to stderr and returns exit_code.
 int report(std::string_view what, const Error& error, int exit_code = 1);
 int report_failure(std::string_view what, const StartupFailure& failure);

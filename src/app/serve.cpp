@@ -16,6 +16,8 @@
 #include "http/health.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "sandbox/emulator.hpp"
+#include "sandbox/routes.hpp"
 
 namespace ms::app {
 namespace {
@@ -32,18 +34,6 @@ struct Startup {
   int exit_code = 0;
 };
 
-Result<void> write_port_file(const std::string& path, std::uint16_t port) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out) return fail(ErrorCode::kUnavailable, "cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return fail(ErrorCode::kUnavailable, "cannot write " + path + ": " + ec.message());
-  return ok();
-}
 
 // Opens storage and keys, retrying while the database is unreachable. A failure that a
 // retry cannot fix (wrong key, corrupted master, bad URL) ends the process.
@@ -104,7 +94,16 @@ int serve(const Config& config, const ServeOptions& options) {
   server_options.listen = config.http_listen;
   server_options.threads = config.http_threads;
   server_options.body_limit = static_cast<std::size_t>(config.http_body_limit);
+  // Long polls of the sandbox's getUpdates last up to 50 s.
+  server_options.handler_timeout = std::chrono::seconds(60);
   http::Server server(server_options);
+  // With no master bot token, the built-in Bot API emulator is Telegram (in memory: a
+  // restart starts an empty Telegram).
+  std::unique_ptr<sandbox::Emulator> emulator;
+  if (config.sandbox_mode()) {
+    emulator = std::make_unique<sandbox::Emulator>();
+    sandbox::add_sandbox_routes(server.router(), *emulator);
+  }
   server.use(http::request_id_middleware());
   server.use(http::access_log_middleware());
   server.use(http::metrics_middleware());
@@ -136,7 +135,7 @@ int serve(const Config& config, const ServeOptions& options) {
       return report("port file", written.error(), 1);
   }
   spdlog::info("mothership {} listening on port {} ({}; deploy backend {})", kVersion, server.bound_port(),
-               config.sandbox_mode() ? "sandbox mode: no master bot token, built-in Telegram emulator"
+               config.sandbox_mode() ? "sandbox mode: no master bot token; the Bot API emulator is at /sandbox"
                                      : "Telegram at " + config.telegram_api_url,
                to_string(config.deploy_backend));
 

@@ -40,6 +40,24 @@ int main(int argc, char** argv) {
   serve->callback(
       [&] { code = with_config(config_path, [&](const ms::Config& c) { return ms::app::serve(c, serve_options); }); });
 
+  auto* sandbox = cli.add_subcommand("sandbox", "Run only the Bot API emulator (Telegram without Telegram)");
+  sandbox->require_subcommand(0, 1);
+  sandbox->add_option("--port-file", serve_options.port_file, "Write the bound HTTP port to this file once listening");
+  ms::app::SandboxChatOptions chat_options;
+  auto* chat = sandbox->add_subcommand("chat", "Talk to a bot in the sandbox as a person, in this terminal");
+  chat->add_option("--bot", chat_options.bot, "The bot's username")->required();
+  chat->add_option("--user", chat_options.user, "Your person id in the sandbox (default: a new person)");
+  chat->add_option("--name", chat_options.first_name, "Your first name, for a new person");
+  chat->add_option("--lang", chat_options.language, "Your language_code, for a new person (fa or en)");
+  chat->add_option("--url", chat_options.url, "Sandbox base URL (default: <public url>/sandbox)");
+  chat->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::sandbox_chat(c, chat_options); });
+  });
+  sandbox->callback([&] {
+    if (sandbox->got_subcommand(chat)) return;
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::sandbox_serve(c, serve_options); });
+  });
+
   cli.add_subcommand("migrate", "Apply pending database migrations to the master and every tenant database")
       ->callback([&] { code = with_config(config_path, ms::app::migrate); });
 

@@ -271,6 +271,55 @@ PY
     expect_contains "$("$MS_BIN" packages list | tr -d ' \n')" '"users_with_service":150' "the earlier edit stays"
     ;;
 
+  sandbox_chat)
+    # A person talks to a bot in the terminal; this script plays the bot over the Bot API.
+    start_serve s1
+    sbx="http://127.0.0.1:$port/sandbox"
+    token=$(curl -s -X POST "$sbx/api/bots" -d '{"username":"shop_bot","name":"Shop"}' | json_get token)
+    [ -n "$token" ] || fail "no bot token from the sandbox"
+    expect_contains "$(curl -s "$sbx/bot$token/getMe")" '"username":"shop_bot"' "getMe through the sandbox"
+    mkfifo "$work/chat.in"
+    "$MS_BIN" sandbox chat --url "$sbx" --bot shop_bot --name Sara <"$work/chat.in" >"$work/chat.out" 2>&1 &
+    chat_pid=$!
+    pids+=("$chat_pid")
+    exec 3>"$work/chat.in"
+    echo "/start ref42" >&3
+    updates=$(curl -s "$sbx/bot$token/getUpdates?timeout=10")
+    expect_contains "$updates" '"text":"/start ref42"' "the bot receives the deep-link /start"
+    chat_id=$(echo "$updates" | json_get result.0.message.chat.id)
+    last=$(echo "$updates" | json_get result.0.update_id)
+    sent=$(curl -s -X POST "$sbx/bot$token/sendMessage" -H 'Content-Type: application/json' -d \
+      "{\"chat_id\":$chat_id,\"text\":\"سلام! Choose:\",\"reply_markup\":{\"inline_keyboard\":[[{\"text\":\"Buy\",\"callback_data\":\"buy:1\"},{\"text\":\"Wallet\",\"callback_data\":\"wallet\"}]]}}")
+    message_id=$(echo "$sent" | json_get result.message_id)
+    wait_for_file_text "$work/chat.out" "[2] Wallet"
+    expect_contains "$(cat "$work/chat.out")" "[bot] سلام! Choose:" "the person sees the bot's message"
+    echo "2" >&3
+    updates=$(curl -s "$sbx/bot$token/getUpdates?offset=$((last + 1))&timeout=10")
+    expect_contains "$updates" '"data":"wallet"' "pressing button 2 sends its callback data"
+    query=$(echo "$updates" | json_get result.0.callback_query.id)
+    curl -s -X POST "$sbx/bot$token/answerCallbackQuery" -d "callback_query_id=$query" >/dev/null
+    curl -s -X POST "$sbx/bot$token/editMessageText" -d "chat_id=$chat_id&message_id=$message_id&text=Wallet: 0 Toman" >/dev/null
+    wait_for_file_text "$work/chat.out" "~ [bot] Wallet: 0 Toman"
+    exec 3>&-
+    wait "$chat_pid" || fail "sandbox chat did not exit cleanly at end of input"
+    stop_serve
+    ;;
+
+  sandbox_standalone)
+    rm -f "$work/sbx.port"
+    "$MS_BIN" sandbox --port-file "$work/sbx.port" >"$work/sbx.log" 2>&1 &
+    serve_pid=$!
+    pids+=("$serve_pid")
+    for _ in $(seq 1 200); do [ -s "$work/sbx.port" ] && break; sleep 0.05; done
+    port=$(cat "$work/sbx.port")
+    token=$(curl -s -X POST "http://127.0.0.1:$port/sandbox/api/bots" -d '{"username":"probe_bot","name":"P"}' | json_get token)
+    expect_contains "$(curl -s "http://127.0.0.1:$port/sandbox/bot$token/getMe")" '"is_bot":true' "getMe"
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/sandbox/bot123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/getMe")" 401 "an unknown token"
+    expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/sandbox/bot1:bad/getMe")" 404 "a malformed token, as api.telegram.org answers"
+    expect_eq "$(http_status /healthz)" 200 "/healthz"
+    stop_serve
+    ;;
+
   *) fail "unknown scenario $scenario" ;;
 esac
 echo "PASS: $scenario ${2:-sqlite}"

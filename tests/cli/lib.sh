@@ -79,3 +79,24 @@ wait_ready() {
   http_body /readyz >&2
   fail "/readyz did not become 200 within 15 s (last $status)"
 }
+
+# json_get PATH: reads JSON on stdin and prints the value at a dotted path (list indexes
+# are numbers), or nothing.
+json_get() {
+  python3 -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v.get(k) if isinstance(v, dict) else None
+    if v is None: break
+print("" if v is None else v)' "$1" 2>/dev/null
+}
+
+# wait_for_file_text FILE TEXT: waits up to 10 s for TEXT to appear in FILE.
+wait_for_file_text() {
+  for _ in $(seq 1 200); do
+    grep -qF -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  cat "$1" >&2
+  fail "'$2' did not appear in $1 within 10 s"
+}
