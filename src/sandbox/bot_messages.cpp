@@ -27,64 +27,43 @@ std::string chat_kind(const ChatRec& c) {
 
 bool is_admin(const std::string& status) { return status == "administrator" || status == "creator"; }
 
-json normalize_inline_button(const json& b, ApiReply& err) {
-  constexpr std::string_view kPrefix = "Bad Request: can't parse inline keyboard button: ";
-  if (!b.is_object()) {
-    err = api_error(400, "Bad Request: inlineKeyboardButton must be an Object");
-    return nullptr;
-  }
-  if (!b.contains("text")) {
-    err = api_error(400, std::string(kPrefix) + "Can't find field \"text\"");
-    return nullptr;
-  }
-  if (!b["text"].is_string()) {
-    err = api_error(400, std::string(kPrefix) + "Field \"text\" must be of type String");
-    return nullptr;
-  }
+namespace limits = telegram::limits;
+
+// The button as Telegram stores it: text, style and the one kind it acts on (the first
+// that limits::check_reply_markup accepted, in the server's order).
+json normalize_inline_button(const json& b) {
   json out = {{"text", b["text"]}};
   if (b.contains("style") && b["style"].is_string()) out["style"] = b["style"];
   for (const char* kind : {"url", "callback_data", "callback_game", "pay", "switch_inline_query",
                            "switch_inline_query_chosen_chat", "switch_inline_query_current_chat", "login_url",
                            "web_app", "copy_text"}) {
-    if (!b.contains(kind)) continue;
-    const json& v = b[kind];
-    if (std::string_view(kind) == "callback_data") {
-      if (!v.is_string() || v.get<std::string>().empty()) continue;
-      if (v.get<std::string>().size() > 64) {
-        err = api_error(400, "Bad Request: BUTTON_DATA_INVALID");
-        return nullptr;
-      }
+    auto it = b.find(kind);
+    if (it == b.end() || it->is_null()) continue;
+    if (std::string_view(kind) == "callback_data" && it->get_ref<const std::string&>().empty()) continue;
+    if (it->is_boolean() && !it->get<bool>()) continue;
+    out[kind] = *it;
+    break;
+  }
+  return out;
+}
+
+json normalize_rows(const json& rows, bool inline_keyboard) {
+  json out = json::array();
+  for (const auto& row : rows) {
+    json out_row = json::array();
+    for (const auto& b : row) {
+      out_row.push_back(inline_keyboard ? normalize_inline_button(b) : (b.is_string() ? json{{"text", b}} : b));
     }
-    if (std::string_view(kind) == "pay" && !(v.is_boolean() && v.get<bool>())) continue;
-    out[kind] = v;
-    return out;
+    out.push_back(std::move(out_row));
   }
-  err = api_error(400, std::string(kPrefix) + "Text buttons are unallowed in the inline keyboard");
-  return nullptr;
-}
-
-json normalize_reply_button(const json& b, ApiReply& err) {
-  if (b.is_string()) return {{"text", b}};
-  if (!b.is_object()) {
-    err = api_error(400, "Bad Request: keyboardButton must be a String or an Object");
-    return nullptr;
-  }
-  if (!b.contains("text") || !b["text"].is_string()) {
-    err = api_error(400, "Bad Request: can't parse keyboard button: Can't find field \"text\"");
-    return nullptr;
-  }
-  return b;
-}
-
-bool array_of_arrays(const json& j) {
-  return j.is_array() && std::all_of(j.begin(), j.end(), [](const json& row) { return row.is_array(); });
+  return out;
 }
 
 }  // namespace
 
 ChatRec* Emulator::Impl::resolve_chat_locked(BotRec& bot, std::string_view chat_id, bool for_send, ApiReply& err) {
-  if (chat_id.empty()) {
-    err = api_error(400, "Bad Request: chat_id is empty");
+  if (auto bad = limits::check_chat_id(json(chat_id))) {
+    err = api_error(*bad);
     return nullptr;
   }
   ChatRec* group = nullptr;
@@ -144,9 +123,16 @@ ChatRec* Emulator::Impl::resolve_chat_locked(BotRec& bot, std::string_view chat_
 }
 
 std::optional<ApiReply> Emulator::Impl::check_rate_locked(BotRec& bot, const ChatRec& chat) {
-  int wait = limiter.acquire(bot.id, chat.id, chat.type != "private");
-  if (wait == 0) return std::nullopt;
-  return api_error(429, "Too Many Requests: retry after " + std::to_string(wait), wait);
+  using telegram::ChatKind;
+  const ChatKind kind = chat.type == "private" ? ChatKind::kPrivate
+                        : chat.type == "channel" ? ChatKind::kChannel
+                                                 : ChatKind::kGroup;
+  const auto now = clock.steady_now();
+  // The server does not know a bot's priorities: every request counts as interactive.
+  const auto decision = limiter.try_acquire(bot.id, chat.id, kind, telegram::Priority::kInteractive, now);
+  if (decision.granted) return std::nullopt;
+  const int wait = decision.retry_after_seconds(now);
+  return api_error(429, limits::make_error(429, "", wait).description, wait);
 }
 
 std::optional<json> Emulator::Impl::parse_markup(const Params& p, ApiReply& err) const {
@@ -157,52 +143,20 @@ std::optional<json> Emulator::Impl::parse_markup(const Params& p, ApiReply& err)
     err = api_error(400, "Bad Request: can't parse reply keyboard markup JSON object");
     return std::nullopt;
   }
-  if (!j.is_object()) {
-    err = api_error(400, "Bad Request: object expected as reply markup");
+  if (auto bad = limits::check_reply_markup(j)) {
+    err = api_error(*bad);
     return std::nullopt;
   }
-  if (j.contains("keyboard")) {
-    if (!array_of_arrays(j["keyboard"])) {
-      err = api_error(400, "Bad Request: field \"keyboard\" must be an Array of Arrays");
-      return std::nullopt;
+  // The server's order: a non-empty keyboard, a non-empty inline keyboard, then the flags.
+  auto non_empty = [&](const char* key) { return j.contains(key) && j[key].is_array() && !j[key].empty(); };
+  if (non_empty("keyboard")) {
+    json out = {{"keyboard", normalize_rows(j["keyboard"], false)}};
+    for (const char* flag : {"is_persistent", "resize_keyboard", "one_time_keyboard", "input_field_placeholder", "selective"}) {
+      if (j.contains(flag)) out[flag] = j[flag];
     }
-    if (!j["keyboard"].empty()) {
-      json rows = json::array();
-      for (const auto& row : j["keyboard"]) {
-        json out_row = json::array();
-        for (const auto& b : row) {
-          json button = normalize_reply_button(b, err);
-          if (button.is_null()) return std::nullopt;
-          out_row.push_back(std::move(button));
-        }
-        rows.push_back(std::move(out_row));
-      }
-      json out = {{"keyboard", std::move(rows)}};
-      for (const char* flag : {"is_persistent", "resize_keyboard", "one_time_keyboard", "input_field_placeholder", "selective"}) {
-        if (j.contains(flag)) out[flag] = j[flag];
-      }
-      return out;
-    }
+    return out;
   }
-  if (j.contains("inline_keyboard")) {
-    if (!array_of_arrays(j["inline_keyboard"])) {
-      err = api_error(400, "Bad Request: field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays");
-      return std::nullopt;
-    }
-    if (!j["inline_keyboard"].empty()) {
-      json rows = json::array();
-      for (const auto& row : j["inline_keyboard"]) {
-        json out_row = json::array();
-        for (const auto& b : row) {
-          json button = normalize_inline_button(b, err);
-          if (button.is_null()) return std::nullopt;
-          out_row.push_back(std::move(button));
-        }
-        rows.push_back(std::move(out_row));
-      }
-      return json{{"inline_keyboard", std::move(rows)}};
-    }
-  }
+  if (non_empty("inline_keyboard")) return json{{"inline_keyboard", normalize_rows(j["inline_keyboard"], true)}};
   auto truthy = [&](const char* key) { return j.contains(key) && j[key].is_boolean() && j[key].get<bool>(); };
   if (truthy("remove_keyboard") || truthy("hide_keyboard")) return json{{"remove_keyboard", true}};
   if (truthy("force_reply")) {
@@ -217,19 +171,14 @@ std::optional<FormattedText> Emulator::Impl::format_text(const Params& p, std::s
                                                          std::string_view mode_field, std::string_view entities_field,
                                                          bool caption, ApiReply& err) const {
   std::string raw = p.str(field);
-  if (!caption && raw.empty()) {
-    err = api_error(400, "Bad Request: message text is empty");
+  const std::string mode_name = p.str(mode_field);
+  auto bad = limits::check_raw_text(raw, !caption);
+  if (!bad) bad = limits::check_parse_mode(mode_name);
+  if (bad) {
+    err = api_error(*bad);
     return std::nullopt;
   }
-  if (raw.size() > (1u << 15)) {
-    err = api_error(400, "Bad Request: text is too long");
-    return std::nullopt;
-  }
-  auto mode = parse_mode_from(p.str(mode_field));
-  if (!mode) {
-    err = api_error(400, "Bad Request: unsupported parse_mode");
-    return std::nullopt;
-  }
+  const std::optional<ParseMode> mode = parse_mode_from(mode_name);  // known: check_parse_mode passed
   FormattedText ft;
   if (*mode != ParseMode::kNone) {
     auto parsed = parse_entities(raw, *mode);
@@ -257,20 +206,11 @@ std::optional<FormattedText> Emulator::Impl::format_text(const Params& p, std::s
     }
   }
   trim_formatted(ft);
-  if (!caption && ft.text.empty()) {
-    err = api_error(400, "Bad Request: text must be non-empty");
+  if (auto too = caption ? limits::check_visible_caption(ft.text) : limits::check_visible_text(ft.text)) {
+    err = api_error(*too);
     return std::nullopt;
   }
   add_command_entities(ft);
-  std::size_t length = utf16_length(ft.text);
-  if (!caption && length > 4096) {
-    err = api_error(400, "Bad Request: message is too long");
-    return std::nullopt;
-  }
-  if (caption && length > 1024) {
-    err = api_error(400, "Bad Request: message caption is too long");
-    return std::nullopt;
-  }
   return ft;
 }
 
@@ -405,7 +345,7 @@ ApiReply Emulator::Impl::m_answer_callback_query(BotRec& bot, const Params& p, E
     return api_error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");
   }
   std::string text = p.str("text");
-  if (utf16_length(text) > 200) return api_error(400, "Bad Request: MESSAGE_TOO_LONG");
+  if (auto bad = limits::check_callback_answer_text(text)) return api_error(*bad);
   it->second.answered = true;
   it->second.answer = {{"text", text}, {"show_alert", p.boolean("show_alert")}, {"url", p.str("url")},
                        {"cache_time", std::clamp<std::int64_t>(p.integer("cache_time", 0), 0, 2'592'000)}};

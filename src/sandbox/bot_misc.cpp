@@ -9,14 +9,9 @@
 namespace ms::sandbox {
 namespace {
 
-bool is_admin(const std::string& status) { return status == "administrator" || status == "creator"; }
+namespace limits = telegram::limits;
 
-std::string trimmed(std::string s) {
-  auto not_space = [](unsigned char c) { return !std::isspace(c); };
-  s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
-  s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
-  return s;
-}
+bool is_admin(const std::string& status) { return status == "administrator" || status == "creator"; }
 
 // The key under which commands are stored: the normalized scope plus the language.
 std::optional<std::string> command_key(const Params& p, ApiReply& err) {
@@ -99,31 +94,16 @@ ApiReply Emulator::Impl::m_get_chat_member(BotRec& bot, const Params& p, Effects
 
 ApiReply Emulator::Impl::m_set_my_commands(BotRec& bot, const Params& p, Effects&) {
   auto raw = p.get("commands");
-  if (!raw) return api_error(400, "Bad Request: parameter \"commands\" is required");
+  if (!raw) return api_error(limits::required_parameter("commands"));
   auto list = json::parse(*raw, nullptr, false);
   if (list.is_discarded()) return api_error(400, "Bad Request: can't parse commands JSON object");
-  if (!list.is_array()) return api_error(400, "Bad Request: expected an Array of BotCommand");
-  if (list.size() > 100) return api_error(400, "Bad Request: BOT_COMMANDS_TOO_MUCH");
+  if (auto bad = limits::check_bot_commands(list)) return api_error(*bad);
+  // Stored as Telegram keeps them: trimmed, without the leading '/'.
   json commands = json::array();
   for (const auto& c : list) {
-    for (const char* field : {"command", "description"}) {
-      if (!c.is_object() || !c.contains(field) || !c[field].is_string()) {
-        return api_error(400, std::string("Bad Request: can't parse BotCommand: Can't find field \"") + field + "\"");
-      }
-    }
-    std::string command = trimmed(c["command"].get<std::string>());
-    if (!command.empty() && command.front() == '/') command.erase(0, 1);
-    std::string description = trimmed(c["description"].get<std::string>());
-    if (command.empty()) return api_error(400, "Bad Request: command must be non-empty");
-    if (command.size() > 32) return api_error(400, "Bad Request: command length must not exceed 32");
-    for (char ch : command) {
-      if (!(std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || ch == '_')) {
-        return api_error(400, "Bad Request: BOT_COMMAND_INVALID");
-      }
-    }
-    if (description.empty()) return api_error(400, "Bad Request: command description must be non-empty");
-    if (utf16_length(description) > 256) return api_error(400, "Bad Request: command description length must not exceed 256");
-    commands.push_back({{"command", command}, {"description", description}});
+    std::string_view command = limits::trim(c["command"].get_ref<const std::string&>());
+    if (command.front() == '/') command.remove_prefix(1);
+    commands.push_back({{"command", command}, {"description", limits::trim(c["description"].get_ref<const std::string&>())}});
   }
   ApiReply err;
   auto key = command_key(p, err);
@@ -153,10 +133,17 @@ ApiReply Emulator::Impl::m_delete_my_commands(BotRec& bot, const Params& p, Effe
 }
 
 namespace {
-ApiReply set_text(std::map<std::string, std::string>& by_language, const Params& p, const char* field, std::size_t limit,
-                  const char* what) {
+// setMyName is not in limits.hpp (only the emulator checks it): 0-64 characters, and a
+// wording like the other two, unconfirmed.
+limits::Check check_name(std::string_view name) {
+  if (limits::utf16_length(name) > 64) return limits::make_error(400, "name is too long");
+  return std::nullopt;
+}
+
+ApiReply set_text(std::map<std::string, std::string>& by_language, const Params& p, const char* field,
+                  limits::Check (*check)(std::string_view)) {
   std::string value = p.str(field);
-  if (utf16_length(value) > limit) return api_error(400, std::string("Bad Request: ") + what + " is too long");
+  if (auto bad = check(value)) return api_error(*bad);
   if (value.empty()) {
     by_language.erase(p.str("language_code"));
   } else {
@@ -173,19 +160,19 @@ ApiReply get_text(const std::map<std::string, std::string>& by_language, const P
 }  // namespace
 
 ApiReply Emulator::Impl::m_set_my_description(BotRec& bot, const Params& p, Effects&) {
-  return set_text(bot.description, p, "description", 512, "description");
+  return set_text(bot.description, p, "description", limits::check_description);
 }
 ApiReply Emulator::Impl::m_get_my_description(BotRec& bot, const Params& p, Effects&) {
   return get_text(bot.description, p, "description");
 }
 ApiReply Emulator::Impl::m_set_my_short_description(BotRec& bot, const Params& p, Effects&) {
-  return set_text(bot.short_description, p, "short_description", 120, "short description");
+  return set_text(bot.short_description, p, "short_description", limits::check_short_description);
 }
 ApiReply Emulator::Impl::m_get_my_short_description(BotRec& bot, const Params& p, Effects&) {
   return get_text(bot.short_description, p, "short_description");
 }
 ApiReply Emulator::Impl::m_set_my_name(BotRec& bot, const Params& p, Effects&) {
-  return set_text(bot.names, p, "name", 64, "name");
+  return set_text(bot.names, p, "name", check_name);
 }
 ApiReply Emulator::Impl::m_get_my_name(BotRec& bot, const Params& p, Effects&) {
   auto it = bot.names.find(p.str("language_code"));
@@ -195,10 +182,12 @@ ApiReply Emulator::Impl::m_get_my_name(BotRec& bot, const Params& p, Effects&) {
 
 // ---- Stars payments ---------------------------------------------------------------------
 
-std::optional<InvoiceRec> Emulator::Impl::parse_invoice(BotRec& bot, const Params& p, ApiReply& err) const {
+std::optional<InvoiceRec> Emulator::Impl::parse_invoice(BotRec& bot, const Params& p,
+                                                        std::optional<std::int64_t> subscription_period,
+                                                        ApiReply& err) const {
   for (const char* field : {"title", "description", "payload", "currency", "prices"}) {
     if (p.str(field).empty()) {
-      err = api_error(400, std::string("Bad Request: parameter \"") + field + "\" is required");
+      err = api_error(limits::required_parameter(field));
       return std::nullopt;
     }
   }
@@ -207,49 +196,25 @@ std::optional<InvoiceRec> Emulator::Impl::parse_invoice(BotRec& bot, const Param
     err = api_error(400, "Bad Request: can't parse prices JSON object");
     return std::nullopt;
   }
-  if (!prices.is_array()) {
-    err = api_error(400, "Bad Request: expected an Array of labeled prices");
-    return std::nullopt;
-  }
-  if (prices.empty()) {
-    err = api_error(400, "Bad Request: there must be at least one price");
-    return std::nullopt;
-  }
   InvoiceRec inv;
-  for (const auto& price : prices) {
-    if (!price.is_object() || !price.contains("label") || !price["label"].is_string()) {
-      err = api_error(400, "Bad Request: can't parse labeled price: Can't find field \"label\"");
-      return std::nullopt;
-    }
-    if (!price.contains("amount") || !price["amount"].is_number_integer()) {
-      err = api_error(400, "Bad Request: can't parse labeled price: Can't find field \"amount\"");
-      return std::nullopt;
-    }
-    inv.amount += price["amount"].get<std::int64_t>();
-  }
   inv.bot = bot.id;
   inv.title = p.str("title");
   inv.description = p.str("description");
   inv.payload = p.str("payload");
   inv.currency = p.str("currency");
   inv.start_parameter = p.str("start_parameter");
-  if (inv.payload.size() > 128) {
-    err = api_error(400, "Bad Request: INVOICE_PAYLOAD_INVALID");
+  const limits::StarsInvoice check{inv.title, inv.description, inv.payload, inv.currency, &prices, subscription_period};
+  auto bad = limits::check_stars_invoice(check);
+  // The sandbox has no card payment providers, and Stars invoices take no provider or tips.
+  if (!bad && !p.str("provider_token").empty()) bad = limits::make_error(400, "PAYMENT_PROVIDER_INVALID");
+  if (!bad && (p.has("max_tip_amount") || p.has("suggested_tip_amounts"))) {
+    bad = limits::make_error(400, "STARS_INVOICE_INVALID");
+  }
+  if (bad) {
+    err = api_error(*bad);
     return std::nullopt;
   }
-  // The sandbox has no card payment providers: Stars only, as Telegram requires them.
-  if (inv.currency != "XTR" || !p.str("provider_token").empty()) {
-    err = api_error(400, "Bad Request: PAYMENT_PROVIDER_INVALID");
-    return std::nullopt;
-  }
-  if (prices.size() != 1 || p.has("max_tip_amount") || p.has("suggested_tip_amounts")) {
-    err = api_error(400, "Bad Request: STARS_INVOICE_INVALID");
-    return std::nullopt;
-  }
-  if (inv.amount <= 0) {
-    err = api_error(400, "Bad Request: CURRENCY_TOTAL_AMOUNT_INVALID");
-    return std::nullopt;
-  }
+  inv.amount = prices[0]["amount"].get<std::int64_t>();  // exactly one price, checked above
   return inv;
 }
 
@@ -257,7 +222,7 @@ ApiReply Emulator::Impl::m_send_invoice(BotRec& bot, const Params& p, Effects& f
   ApiReply err;
   ChatRec* chat = resolve_chat_locked(bot, p.str("chat_id"), true, err);
   if (!chat) return err;
-  auto invoice = parse_invoice(bot, p, err);
+  auto invoice = parse_invoice(bot, p, std::nullopt, err);
   if (!invoice) return err;
   auto markup = parse_markup(p, err);
   if (!markup) return err;
@@ -275,11 +240,10 @@ ApiReply Emulator::Impl::m_send_invoice(BotRec& bot, const Params& p, Effects& f
 
 ApiReply Emulator::Impl::m_create_invoice_link(BotRec& bot, const Params& p, Effects&) {
   ApiReply err;
-  auto invoice = parse_invoice(bot, p, err);
+  std::optional<std::int64_t> period;
+  if (p.has("subscription_period")) period = p.integer("subscription_period");
+  auto invoice = parse_invoice(bot, p, period, err);
   if (!invoice) return err;
-  if (p.has("subscription_period") && p.integer("subscription_period") != 2'592'000) {
-    return api_error(400, "Bad Request: SUBSCRIPTION_PERIOD_INVALID");
-  }
   std::string slug = crypto::random_token(16);
   invoice_links[slug] = *invoice;
   return api_ok("https://t.me/$" + slug);
@@ -316,10 +280,10 @@ void Emulator::Impl::finish_checkout_locked(const std::string& id, bool ok, std:
 
 ApiReply Emulator::Impl::m_answer_pre_checkout_query(BotRec& bot, const Params& p, Effects& fx) {
   std::string id = p.str("pre_checkout_query_id");
-  if (id.empty()) return api_error(400, "Bad Request: parameter \"pre_checkout_query_id\" is required");
+  if (id.empty()) return api_error(limits::required_parameter("pre_checkout_query_id"));
   bool ok = p.boolean("ok");
   std::string error_message = p.str("error_message");
-  if (!ok && error_message.empty()) return api_error(400, "Bad Request: parameter \"error_message\" is required");
+  if (auto bad = limits::check_pre_checkout_answer(ok, error_message)) return api_error(*bad);
   auto it = checkouts.find(id);
   if (it == checkouts.end() || it->second.bot != bot.id) {
     return api_error(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");

@@ -68,7 +68,9 @@ ApiReply api_error(int code, std::string description, int retry_after) {
   return ApiReply{code, std::move(body), retry_after};
 }
 
-Emulator::Impl::Impl(EmulatorOptions o, const Clock& c) : options(std::move(o)), clock(c), limiter(options.limits, c) {
+ApiReply api_error(const telegram::limits::LimitError& err) { return api_error(err.code, err.description); }
+
+Emulator::Impl::Impl(EmulatorOptions o, const Clock& c) : options(std::move(o)), clock(c), limiter(c, options.limits) {
   threads.emplace_back([this] { timer_loop(); });
   for (int i = 0; i < std::max(1, options.webhook_threads); ++i) threads.emplace_back([this] { deliver_loop(); });
 }
@@ -274,12 +276,7 @@ ApiReply Emulator::Impl::m_set_webhook(BotRec& bot, const Params& p, Effects& fx
   std::string url = p.str("url");
   if (url.empty()) return m_delete_webhook(bot, p, fx);
   std::string secret = p.str("secret_token");
-  if (secret.size() > 256) return api_error(400, "Bad Request: secret token is too long");
-  for (char c : secret) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
-      return api_error(400, "Bad Request: secret token contains unallowed characters");
-    }
-  }
+  if (auto bad = telegram::limits::check_secret_token(secret)) return api_error(*bad);
   auto parsed = parse_webhook_url(url);
   if (!parsed) {
     if (parsed.error().code == ErrorCode::kPermissionDenied || lower(url).rfind("https://", 0) == 0) {
@@ -289,7 +286,7 @@ ApiReply Emulator::Impl::m_set_webhook(BotRec& bot, const Params& p, Effects& fx
   }
   const auto now = clock.steady_now();
   if (bot.last_webhook_set && now - *bot.last_webhook_set < std::chrono::seconds(1)) {
-    return api_error(429, "Too Many Requests: retry after 1", 1);
+    return api_error(429, telegram::limits::make_error(429, "", 1).description, 1);
   }
   bot.last_webhook_set = now;
   int max_connections = static_cast<int>(std::clamp<std::int64_t>(p.integer("max_connections", 40), 1, 100));

@@ -32,12 +32,14 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "sandbox/params.hpp"
-#include "sandbox/rate_limiter.hpp"
+#include "telegram/rate_limiter.hpp"
 
 namespace ms::sandbox {
 
 struct EmulatorOptions {
-  RateLimits limits;
+  // Telegram's outgoing limits, enforced with the client's own telegram::RateLimiter:
+  // over them a send gets 429 with retry_after = the whole seconds until it would pass.
+  telegram::RateLimits limits;
   // Longest getUpdates wait (Telegram: 50 s). Keep it below the HTTP server's handler timeout.
   std::chrono::seconds max_long_poll{50};
   // Webhook retries: the first again at once, then unit * 2, * 4, ... up to cap.

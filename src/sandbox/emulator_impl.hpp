@@ -20,8 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "sandbox/emulator.hpp"
-#include "sandbox/rate_limiter.hpp"
 #include "sandbox/text_format.hpp"
+#include "telegram/limits.hpp"
+#include "telegram/rate_limiter.hpp"
 
 namespace ms::sandbox {
 
@@ -131,7 +132,7 @@ struct Emulator::Impl {
   std::condition_variable changed;  // wakes the timer and delivery threads and observers
   bool stopping = false;
 
-  RateLimiter limiter;
+  telegram::RateLimiter limiter;
   std::map<std::int64_t, BotRec> bots;
   std::map<std::string, std::int64_t> bot_by_username;  // lower-case
   std::map<std::string, std::int64_t> bot_by_token;
@@ -235,7 +236,9 @@ struct Emulator::Impl {
   Result<json> person_send_locked(std::int64_t user, std::string_view bot, json content, Effects& fx);
   json member_json_locked(std::int64_t id, const std::string& status);
   // Parses the invoice parameters shared by sendInvoice and createInvoiceLink.
-  std::optional<InvoiceRec> parse_invoice(BotRec& bot, const Params& p, ApiReply& err) const;
+  // `subscription_period` only for createInvoiceLink (sendInvoice has none).
+  std::optional<InvoiceRec> parse_invoice(BotRec& bot, const Params& p, std::optional<std::int64_t> subscription_period,
+                                          ApiReply& err) const;
   // Ends a pending payment (the lock held): paid when ok, declined otherwise.
   void finish_checkout_locked(const std::string& id, bool ok, std::string error_message, Effects& fx);
   void deliver_loop();
@@ -245,5 +248,7 @@ struct Emulator::Impl {
 ApiReply api_ok(json result, std::string description = {});
 // Telegram's error envelope; `description` is complete ("Bad Request: chat not found").
 ApiReply api_error(int code, std::string description, int retry_after = 0);
+// The same for a failed check of telegram/limits.hpp (code and description as Telegram's).
+ApiReply api_error(const telegram::limits::LimitError& err);
 
 }  // namespace ms::sandbox

@@ -188,6 +188,41 @@ TEST_F(FilesPaymentsTest, CommandsAndDescriptions) {
   EXPECT_EQ(profile.body["commands"].size(), 2u);
 }
 
+// The emulator answers with telegram::limits, the checks the client runs before sending:
+// the same rule gives the same code and description on both sides.
+TEST_F(FilesPaymentsTest, SharedLimitChecksReachTheWire) {
+  auto description = [&](const std::string& method, const json& params) {
+    auto r = api(token_, method, params);
+    EXPECT_EQ(r.status, 400) << method << " " << r.body;
+    return r.body.value("description", std::string());
+  };
+  json row = json::array();
+  for (int i = 0; i < 9; ++i) row.push_back({{"text", "b"}, {"callback_data", "d"}});
+  EXPECT_EQ(description("sendMessage", {{"chat_id", user_}, {"text", "x"}, {"reply_markup", {{"inline_keyboard", {row}}}}}),
+            "Bad Request: reply markup is too long");
+  EXPECT_EQ(description("sendMessage", {{"chat_id", user_}, {"text", "x"}, {"reply_markup", json::parse(R"({"inline_keyboard":[["a"]]})")}}),
+            "Bad Request: can't parse inline keyboard button: InlineKeyboardButton must be an Object");
+  EXPECT_EQ(description("sendMessage", {{"chat_id", user_}, {"text", "x"}, {"reply_markup", json::parse(R"({"keyboard":[[{"text":5}]]})")}}),
+            "Bad Request: can't parse keyboard button: Field \"text\" must be of type String");
+  EXPECT_EQ(description("sendMessage", {{"chat_id", user_}, {"text", "<b> </b>"}, {"parse_mode", "HTML"}}),
+            "Bad Request: text must be non-empty");
+  EXPECT_EQ(description("sendPhoto", {{"chat_id", user_}, {"photo", "AgAD"}, {"caption", std::string(1025, 'c')}}),
+            "Bad Request: message caption is too long");
+  EXPECT_EQ(description("setMyCommands", {{"commands", json::array({{{"command", 7}, {"description", "x"}}})}}),
+            "Bad Request: can't parse BotCommand: Field \"command\" must be of type String");
+  json invoice = {{"title", std::string(33, 't')}, {"description", "30 days"}, {"payload", "order-18"},
+                  {"currency", "XTR"}, {"prices", json::array({{{"label", "Gold"}, {"amount", 250}}})}};
+  EXPECT_EQ(description("createInvoiceLink", invoice), "Bad Request: invoice title is too long");
+  invoice["title"] = "Gold";
+  invoice["prices"] = json::array({{{"label", "Gold"}}});
+  EXPECT_EQ(description("createInvoiceLink", invoice), "Bad Request: can't parse labeled price: Can't find field \"amount\"");
+  invoice["prices"] = json::array({{{"label", "Gold"}, {"amount", 10'001}}});
+  invoice["subscription_period"] = 2'592'000;
+  EXPECT_EQ(description("createInvoiceLink", invoice), "Bad Request: SUBSCRIPTION_PRICE_INVALID");
+  invoice["prices"][0]["amount"] = 10'000;
+  EXPECT_EQ(api(token_, "createInvoiceLink", invoice).status, 200);
+}
+
 TEST_F(FilesPaymentsTest, StarsInvoiceThroughPreCheckoutToPaymentAndRefund) {
   json invoice = {{"chat_id", user_}, {"title", "Gold plan"}, {"description", "30 days"}, {"payload", "order-17"},
                   {"currency", "XTR"}, {"prices", json::array({{{"label", "Gold"}, {"amount", 250}}})}};

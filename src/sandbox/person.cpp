@@ -69,7 +69,9 @@ Result<json> Emulator::send_text(std::int64_t user, std::string_view bot, std::s
   FormattedText ft{std::string(text), json::array()};
   trim_formatted(ft);
   if (ft.text.empty()) return fail(ErrorCode::kInvalidArgument, "text is empty");
-  if (utf16_length(ft.text) > 4096) return fail(ErrorCode::kInvalidArgument, "text is longer than 4096");
+  if (telegram::limits::utf16_length(ft.text) > telegram::limits::kMaxMessageText) {
+    return fail(ErrorCode::kInvalidArgument, "text is longer than 4096");
+  }
   add_command_entities(ft);
   json content = {{"text", ft.text}};
   if (!ft.entities.empty()) content["entities"] = ft.entities;

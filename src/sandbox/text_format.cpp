@@ -5,8 +5,12 @@
 #include <optional>
 #include <vector>
 
+#include "telegram/limits.hpp"
+
 namespace ms::sandbox {
 namespace {
+
+using telegram::limits::utf16_length;
 
 std::size_t utf16_units_of_lead(unsigned char c) { return (c & 0xF8) == 0xF0 ? 2 : ((c & 0xC0) == 0x80 ? 0 : 1); }
 
@@ -265,12 +269,6 @@ Result<FormattedText> parse_markdown(std::string_view in, bool v2) {
 
 }  // namespace
 
-std::size_t utf16_length(std::string_view utf8) {
-  std::size_t n = 0;
-  for (unsigned char c : utf8) n += utf16_units_of_lead(c);
-  return n;
-}
-
 std::optional<ParseMode> parse_mode_from(std::string_view name) {
   std::string n = lower(name);
   if (n.empty() || n == "none") return ParseMode::kNone;
@@ -295,12 +293,10 @@ Result<FormattedText> parse_entities(std::string_view text, ParseMode mode) {
 }
 
 void trim_formatted(FormattedText& t) {
-  auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
-  std::size_t lead = 0;
-  while (lead < t.text.size() && is_space(t.text[lead])) ++lead;
-  std::size_t end = t.text.size();
-  while (end > lead && is_space(t.text[end - 1])) --end;
-  t.text = t.text.substr(lead, end - lead);
+  const std::string_view kept_text = telegram::limits::trim(t.text);
+  // The bytes trimmed from the front are ASCII whitespace, so they are also UTF-16 units.
+  const std::size_t lead = kept_text.empty() ? t.text.size() : static_cast<std::size_t>(kept_text.data() - t.text.data());
+  t.text = std::string(kept_text);
   const auto limit = static_cast<std::int64_t>(utf16_length(t.text));
   nlohmann::json kept = nlohmann::json::array();
   for (auto& e : t.entities) {

@@ -1,6 +1,7 @@
-// Text as Telegram measures and formats it: UTF-16 lengths, trimming, the HTML, MarkdownV2
-// and Markdown parse modes (text + MessageEntity list, with TDLib's error wording), and the
-// entities Telegram finds by itself (bot commands).
+// Text as Telegram formats it: the HTML, MarkdownV2 and Markdown parse modes (text +
+// MessageEntity list, with TDLib's error wording), trimming, and the entities Telegram finds
+// by itself (bot commands). Lengths are UTF-16 code units, measured by
+// telegram::limits::utf16_length, the same function the limit checks use.
 //
 // Pure functions: safe from any thread.
 #pragma once
@@ -14,9 +15,6 @@
 #include "core/result.hpp"
 
 namespace ms::sandbox {
-
-// Length in UTF-16 code units, the unit of Telegram's limits and entity offsets.
-std::size_t utf16_length(std::string_view utf8);
 
 struct FormattedText {
   std::string text;
@@ -32,8 +30,8 @@ std::optional<ParseMode> parse_mode_from(std::string_view name);
 // "can't parse entities: ", e.g. `Unsupported start tag "foo" at byte offset 0`.
 Result<FormattedText> parse_entities(std::string_view text, ParseMode mode);
 
-// Strips leading and trailing whitespace as TDLib does, moving entities with the text and
-// dropping those left empty.
+// Strips leading and trailing whitespace (telegram::limits::trim's set), moving entities
+// with the text and dropping those left empty.
 void trim_formatted(FormattedText& text);
 
 // Adds "bot_command" entities for /commands at word starts that no entity covers yet.

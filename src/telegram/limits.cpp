@@ -164,6 +164,18 @@ std::string visible_markdown(std::string_view s, bool v2) {
   return out;
 }
 
+// What is wrong with one LabeledPrice, in the server's JSON wording (reference §4.2, §9):
+// a missing field is "Can't find field", a wrong type "Field ... must be of type ...".
+// The not-an-Object and Integer wordings follow that pattern but are unconfirmed.
+std::optional<std::string> labeled_price_problem(const json& p) {
+  if (!p.is_object()) return "LabeledPrice must be an Object";
+  if (!p.contains("label")) return "Can't find field \"label\"";
+  if (!p["label"].is_string()) return "Field \"label\" must be of type String";
+  if (!p.contains("amount")) return "Can't find field \"amount\"";
+  if (!p["amount"].is_number_integer()) return "Field \"amount\" must be of type Integer";
+  return std::nullopt;
+}
+
 bool is_command_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
 
 bool is_token_char(char c) {
@@ -240,22 +252,34 @@ std::string visible_text(std::string_view text, std::string_view parse_mode) {
   return std::string(text);
 }
 
-Check check_message_text(std::string_view text, std::string_view parse_mode) {
-  if (text.empty()) return make_error(400, "Message text is empty");
-  if (text.size() > kMaxRawTextBytes) return make_error(400, "Text is too long");
-  if (auto bad = check_parse_mode(parse_mode)) return bad;
-  const std::string visible = visible_text(text, parse_mode);
+Check check_raw_text(std::string_view raw, bool required) {
+  if (required && raw.empty()) return make_error(400, "Message text is empty");
+  if (raw.size() > kMaxRawTextBytes) return make_error(400, "Text is too long");
+  return std::nullopt;
+}
+
+Check check_visible_text(std::string_view visible) {
   const std::string_view trimmed = trim(visible);
   if (trimmed.empty()) return make_error(400, "Text must be non-empty");
   if (utf16_length(trimmed) > kMaxMessageText) return make_error(400, "Message is too long");
   return std::nullopt;
 }
 
-Check check_caption(std::string_view caption, std::string_view parse_mode) {
-  if (auto bad = check_parse_mode(parse_mode)) return bad;
-  const std::string visible = visible_text(caption, parse_mode);
+Check check_visible_caption(std::string_view visible) {
   if (utf16_length(trim(visible)) > kMaxCaption) return make_error(400, "Message caption is too long");
   return std::nullopt;
+}
+
+Check check_message_text(std::string_view text, std::string_view parse_mode) {
+  if (auto bad = check_raw_text(text)) return bad;
+  if (auto bad = check_parse_mode(parse_mode)) return bad;
+  return check_visible_text(visible_text(text, parse_mode));
+}
+
+Check check_caption(std::string_view caption, std::string_view parse_mode) {
+  if (auto bad = check_raw_text(caption, false)) return bad;
+  if (auto bad = check_parse_mode(parse_mode)) return bad;
+  return check_visible_caption(visible_text(caption, parse_mode));
 }
 
 Check check_callback_data(std::string_view data) {
@@ -414,10 +438,7 @@ Check check_stars_invoice(const StarsInvoice& inv) {
   if (!prices.is_array()) return make_error(400, "Expected an Array of labeled prices");
   if (prices.empty()) return make_error(400, "There must be at least one price");
   for (const json& p : prices) {
-    if (!p.is_object() || !p.contains("label") || !p["label"].is_string() || !p.contains("amount") ||
-        !p["amount"].is_number_integer()) {
-      return make_error(400, "Can't parse labeled price: expected an Object with label and amount");
-    }
+    if (auto problem = labeled_price_problem(p)) return make_error(400, "Can't parse labeled price: " + *problem);
   }
   if (prices.size() != 1) return make_error(400, "STARS_INVOICE_INVALID");  // wording unconfirmed
   const std::int64_t amount = prices[0]["amount"].get<std::int64_t>();

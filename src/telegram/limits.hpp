@@ -74,8 +74,17 @@ std::string visible_text(std::string_view text, std::string_view parse_mode);
 // sendMessage / editMessageText `text`: "message text is empty", "text is too long" (raw
 // bytes), "text must be non-empty" (whitespace only), "message is too long".
 Check check_message_text(std::string_view text, std::string_view parse_mode = {});
-// Captions: 0-1024 after parsing, "message caption is too long".
+// Captions: 0-1024 after parsing, "message caption is too long"; over 32768 raw bytes,
+// "text is too long" (the server measures every formatted text before parsing it).
 Check check_caption(std::string_view caption, std::string_view parse_mode = {});
+// The two halves of those checks, for a caller that parses markup itself (the emulator,
+// which must report a markup error between them):
+//   before parsing: "message text is empty" (only when `required`), "text is too long";
+//   after parsing, on the text a person sees: "text must be non-empty" (text only, after
+//   trimming) and "message is too long" / "message caption is too long".
+Check check_raw_text(std::string_view raw, bool required = true);
+Check check_visible_text(std::string_view visible);
+Check check_visible_caption(std::string_view visible);
 // InlineKeyboardButton.callback_data: 1-64 bytes. Empty means "no kind" (see check_reply_markup).
 Check check_callback_data(std::string_view data);
 // answerCallbackQuery `text`: 0-200 characters, else 400 "MESSAGE_TOO_LONG".
@@ -95,7 +104,8 @@ Check check_short_description(std::string_view short_description);
 Check check_secret_token(std::string_view token);
 // A Telegram Stars invoice (sendInvoice / createInvoiceLink): title 1-32, description
 // 1-255, payload 1-128 bytes of UTF-8, currency "XTR", exactly one price with a positive
-// amount, and for subscriptions a 30-day period and at most 10000 Stars.
+// amount, and for subscriptions a 30-day period and at most 10000 Stars. A malformed price
+// gives "Can't parse labeled price: Can't find field \"amount\"" and the like.
 struct StarsInvoice {
   std::string_view title;
   std::string_view description;

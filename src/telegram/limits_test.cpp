@@ -76,6 +76,16 @@ TEST(Limits, CaptionCallbackAndAnswerText) {
   EXPECT_EQ(description(check_caption("")), "ok");
   EXPECT_EQ(description(check_caption(repeat("ر", 1024))), "ok");
   EXPECT_EQ(description(check_caption(repeat("ر", 1025))), "Bad Request: message caption is too long");
+  // The raw size is checked before parsing, for captions too.
+  EXPECT_EQ(description(check_caption("<b>" + repeat("a", 1000) + "</b>" + repeat("<i></i>", 4000), "HTML")), "ok");
+  EXPECT_EQ(description(check_caption(repeat("<i></i>", 4700), "HTML")), "Bad Request: text is too long");
+  // The halves, for a caller that parses markup itself.
+  EXPECT_EQ(description(check_raw_text("", false)), "ok");
+  EXPECT_EQ(description(check_raw_text("")), "Bad Request: message text is empty");
+  EXPECT_EQ(description(check_visible_text(" \n")), "Bad Request: text must be non-empty");
+  EXPECT_EQ(description(check_visible_text(repeat("😀", 2049))), "Bad Request: message is too long");
+  EXPECT_EQ(description(check_visible_caption("")), "ok");
+  EXPECT_EQ(description(check_visible_caption(repeat("a", 1025))), "Bad Request: message caption is too long");
   EXPECT_EQ(description(check_callback_data(repeat("x", 64))), "ok");
   EXPECT_EQ(description(check_callback_data(repeat("x", 65))), "Bad Request: BUTTON_DATA_INVALID");
   // 64 bytes, not characters: 33 Persian letters are 66 bytes.
@@ -167,6 +177,14 @@ TEST(Limits, StarsInvoice) {
   StarsInvoice obj = inv;
   obj.prices = &not_array;
   EXPECT_EQ(description(check_stars_invoice(obj)), "Bad Request: expected an Array of labeled prices");
+  const json no_amount = json::parse(R"([{"label":"a"}])");
+  StarsInvoice missing = inv;
+  missing.prices = &no_amount;
+  EXPECT_EQ(description(check_stars_invoice(missing)), "Bad Request: can't parse labeled price: Can't find field \"amount\"");
+  const json numeric_label = json::parse(R"([{"label":5,"amount":1}])");
+  missing.prices = &numeric_label;
+  EXPECT_EQ(description(check_stars_invoice(missing)),
+            "Bad Request: can't parse labeled price: Field \"label\" must be of type String");
   StarsInvoice bad_payload = inv;
   bad_payload.payload = "\xff";
   EXPECT_EQ(description(check_stars_invoice(bad_payload)), "Bad Request: the payload must be encoded in UTF-8");

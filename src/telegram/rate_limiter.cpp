@@ -23,6 +23,13 @@ void expire(std::deque<TimePoint>& window, TimePoint now, microseconds span, Par
 
 }  // namespace
 
+int RateDecision::retry_after_seconds(std::chrono::steady_clock::time_point now) const {
+  if (granted) return 0;
+  const auto wait = std::chrono::duration_cast<microseconds>(wait_until - now);
+  const auto whole = (wait.count() + kSecond.count() - 1) / kSecond.count();  // ceil for wait > 0
+  return static_cast<int>(std::max<std::int64_t>(whole, 1));
+}
+
 RateLimiter::RateLimiter(const Clock& clock, RateLimits limits) : clock_(clock), limits_(limits) {}
 
 RateDecision RateLimiter::try_acquire(std::int64_t bot, std::int64_t chat, ChatKind kind, Priority priority) {
@@ -31,12 +38,16 @@ RateDecision RateLimiter::try_acquire(std::int64_t bot, std::int64_t chat, ChatK
 
 RateDecision RateLimiter::try_acquire(std::int64_t bot_id, std::int64_t chat_id, ChatKind kind, Priority priority,
                                       TimePoint now) {
+  RateDecision d;
+  d.wait_until = now;
+  if (!limits_.enabled) {
+    d.granted = true;
+    return d;
+  }
   std::lock_guard lock(mu_);
   BotState& bot = bots_[bot_id];
   expire(bot.window, now, kSecond, bot.window_bulk);
 
-  RateDecision d;
-  d.wait_until = now;
   auto block = [&](TimePoint until, RateDecision::Blocker who) {
     if (until > d.wait_until) {
       d.wait_until = until;

@@ -11,6 +11,10 @@
 // ever holds more than 30 (20) grants. Private chats use a token bucket (GCRA) of
 // `private_burst` messages refilled at one per `private_interval`.
 //
+// The sandbox emulator enforces the same limits on the server side with this class, so a
+// bot that paces itself here is never refused there (and `enabled = false` lets tests and
+// load runs switch the emulator's limits off).
+//
 // Threads: thread-safe; one mutex guards all state. State of idle chats is dropped as the
 // chat map grows, so a broadcast to 10,000 people does not leave 10,000 entries behind.
 #pragma once
@@ -31,6 +35,7 @@ enum class ChatKind { kPrivate, kGroup, kChannel };
 enum class Priority { kInteractive, kBulk };
 
 struct RateLimits {
+  bool enabled = true;  // false: every request is granted and nothing is recorded
   int bot_per_second = 30;
   int bulk_per_second = 28;  // at most this many of the bot's window may be bulk
   int private_burst = 3;
@@ -45,6 +50,10 @@ struct RateDecision {
   // traffic in between). Equal to `now` when granted.
   std::chrono::steady_clock::time_point wait_until;
   Blocker blocked_by = Blocker::kNone;
+
+  // What a 429 would carry as retry_after: the whole seconds from `now` until wait_until,
+  // rounded up and at least 1; 0 when granted.
+  int retry_after_seconds(std::chrono::steady_clock::time_point now) const;
 };
 
 class RateLimiter {

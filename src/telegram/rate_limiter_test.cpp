@@ -154,6 +154,64 @@ TEST(RateLimiter, RetryAfterPausesBotOrChat) {
   EXPECT_EQ(next.item->payload, 7);
 }
 
+// What the sandbox emulator answers with: retry_after is the whole seconds until the
+// request would be granted, rounded up, for each of the three limits.
+TEST(RateLimiter, RetryAfterSecondsPerChatPerGroupAndPerBot) {
+  ManualClock clock;
+  RateLimiter limiter(clock);
+  auto acquire = [&](std::int64_t bot, std::int64_t chat, ChatKind kind) {
+    return limiter.try_acquire(bot, chat, kind, Priority::kInteractive).retry_after_seconds(clock.steady_now());
+  };
+  // Private chat: a burst of 3, then one per second.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(acquire(1, 10, ChatKind::kPrivate), 0) << i;
+  EXPECT_EQ(acquire(1, 10, ChatKind::kPrivate), 1);
+  EXPECT_EQ(acquire(1, 11, ChatKind::kPrivate), 0);  // another chat has its own budget
+  EXPECT_EQ(acquire(2, 10, ChatKind::kPrivate), 0);  // and so has another bot
+  clock.advance(milliseconds(500));
+  EXPECT_EQ(acquire(1, 10, ChatKind::kPrivate), 1);  // half a second left rounds up to 1
+  clock.advance(milliseconds(500));
+  EXPECT_EQ(acquire(1, 10, ChatKind::kPrivate), 0);
+
+  // Group: 20 within a minute, then the wait until the first of them leaves the window.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(acquire(3, -100, ChatKind::kGroup), 0) << i;
+    clock.advance(milliseconds(70));
+  }
+  EXPECT_EQ(acquire(3, -100, ChatKind::kGroup), 59);  // 60 s - 1.4 s = 58.6 s
+  clock.advance(milliseconds(58'599));
+  EXPECT_EQ(acquire(3, -100, ChatKind::kGroup), 1);
+  clock.advance(milliseconds(1));
+  EXPECT_EQ(acquire(3, -100, ChatKind::kGroup), 0);
+  EXPECT_EQ(acquire(3, -100, ChatKind::kGroup), 1);  // the second grant was 70 ms after the first
+
+  // Bot: 30 per second across chats.
+  for (int chat = 0; chat < 30; ++chat) EXPECT_EQ(acquire(4, 1000 + chat, ChatKind::kPrivate), 0) << chat;
+  EXPECT_EQ(acquire(4, 5000, ChatKind::kPrivate), 1);
+  clock.advance(milliseconds(110));
+  EXPECT_EQ(acquire(4, 5001, ChatKind::kPrivate), 1);  // a sliding window: nothing back before 1 s
+  clock.advance(milliseconds(890));
+  EXPECT_EQ(acquire(4, 5002, ChatKind::kPrivate), 0);
+
+  RateDecision granted;
+  granted.granted = true;
+  EXPECT_EQ(granted.retry_after_seconds(clock.steady_now()), 0);
+  RateDecision overdue;  // a wait_until already passed still asks for at least a second
+  overdue.wait_until = clock.steady_now() - seconds(3);
+  EXPECT_EQ(overdue.retry_after_seconds(clock.steady_now()), 1);
+}
+
+TEST(RateLimiter, SwitchedOffGrantsEverythingAndRecordsNothing) {
+  ManualClock clock;
+  RateLimits off;
+  off.enabled = false;
+  RateLimiter limiter(clock, off);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(limiter.try_acquire(kBot, 1, ChatKind::kPrivate, Priority::kBulk).granted) << i;
+    EXPECT_TRUE(limiter.try_acquire(kBot, -1001, ChatKind::kGroup, Priority::kInteractive).granted) << i;
+  }
+  EXPECT_EQ(limiter.tracked_chats(kBot), 0u);
+}
+
 TEST(OutgoingQueue, InteractiveItemsGoBeforeBulk) {
   ManualClock clock;
   RateLimiter limiter(clock);
