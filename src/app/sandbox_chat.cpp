@@ -105,8 +105,8 @@ class ChatSession {
         return ok();
       }
       if (b.callback_data.empty()) return send_text(b.text);
-      auto pressed = request("POST", chat_path() + "/press",
-                             {{"message_id", b.message_id}, {"callback_data", b.callback_data}});
+      auto pressed =
+          request("POST", chat_path() + "/press", {{"message_id", b.message_id}, {"callback_data", b.callback_data}});
       if (!pressed) return fail(pressed.error());
       return ok();
     }

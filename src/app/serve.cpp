@@ -34,7 +34,6 @@ struct Startup {
   int exit_code = 0;
 };
 
-
 // Opens storage and keys, retrying while the database is unreachable. A failure that a
 // retry cannot fix (wrong key, corrupted master, bad URL) ends the process.
 void connect_loop(const Config& config, Startup& state, http::Server& server) {

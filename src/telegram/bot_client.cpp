@@ -35,8 +35,8 @@ void BotClient::call_raw(Request request, std::function<void(RawReply)> done) {
   http_.send(std::move(http_request), [done = std::move(done), method](Result<http::ClientResponse> response) {
     if (!response) {
       // Transport failure: never a Bot API answer; the description must not carry the URL.
-      done(tl::unexpected(TelegramError{0, method + ": " + std::string(ms::to_string(response.error().code)) +
-                                               " reaching the Bot API"}));
+      done(tl::unexpected(
+          local_error(method + ": " + std::string(ms::to_string(response.error().code)) + " reaching the Bot API")));
       return;
     }
     done(parse_envelope_text(response->body, response->status));

@@ -50,7 +50,7 @@ class BotClient {
     call_raw(std::move(*request), [done = std::move(done)](RawReply raw) {
       if (!raw) return done(tl::unexpected(std::move(raw.error())));
       auto typed = from_json<typename M::Response>(*raw);
-      if (!typed) return done(tl::unexpected(TelegramError{0, "unexpected result shape: " + typed.error().message}));
+      if (!typed) return done(tl::unexpected(local_error("unexpected result shape: " + typed.error().message)));
       done(std::move(*typed));
     });
   }

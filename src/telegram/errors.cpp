@@ -102,6 +102,12 @@ bool is_not_modified(const TelegramError& err) {
   return err.error_code == 400 && err.description.rfind("Bad Request: message is not modified", 0) == 0;
 }
 
+TelegramError local_error(std::string description) {
+  TelegramError err;
+  err.description = std::move(description);
+  return err;
+}
+
 bool is_transient(const TelegramError& err) { return err.error_code == 0 || err.error_code >= 500; }
 
 ErrorCode error_code_for(int telegram_code) {

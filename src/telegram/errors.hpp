@@ -43,6 +43,9 @@ nlohmann::json error_envelope(const TelegramError& err);
 // {"ok":true,"result":..} with an optional description ("Webhook was set").
 nlohmann::json ok_envelope(nlohmann::json result, std::optional<std::string> description = std::nullopt);
 
+// A failure that is not a Bot API answer (transport, unexpected shape): error_code 0.
+TelegramError local_error(std::string description);
+
 // A limit check's result as the error Telegram would have returned.
 TelegramError from_limit(const limits::LimitError& err);
 // 429 with retry_after, worded like the server: "Too Many Requests: retry after N".
