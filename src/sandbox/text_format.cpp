@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/utf8.hpp"
 #include "telegram/limits.hpp"
 
 namespace ms::sandbox {
@@ -20,23 +21,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-void append_utf8(std::string& out, unsigned cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 struct Open {
   std::string type;
@@ -87,7 +71,7 @@ Result<FormattedText> parse_html(std::string_view in) {
         if (!digits.empty() && digits.size() < 8) cp = static_cast<unsigned>(std::stoul(digits, nullptr, hex ? 16 : 10));
       }
       if (cp) {
-        append_utf8(out.text, *cp);
+        utf8::append(out.text, *cp);
         i = semi + 1;
       } else {
         out.text += c;

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/utf8.hpp"
+
 namespace ms::telegram::limits {
 namespace {
 
@@ -57,23 +59,6 @@ std::size_t code_point_length(std::string_view s) {
   return count;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // "&lt;" -> "<", "&#1575;" -> "ا"; returns the bytes consumed, or 0 when it is not an entity.
 std::size_t decode_html_entity(std::string_view s, std::size_t i, std::string& out) {
@@ -95,7 +80,7 @@ std::size_t decode_html_entity(std::string_view s, std::size_t i, std::string& o
     char* end = nullptr;
     const unsigned long cp = std::strtoul(digits.c_str(), &end, hex ? 16 : 10);
     if (*end != '\0' || cp == 0 || cp > 0x10FFFF) return 0;
-    append_utf8(out, static_cast<char32_t>(cp));
+    utf8::append(out, static_cast<char32_t>(cp));
   } else {
     return 0;
   }
