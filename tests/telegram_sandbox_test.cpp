@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/clock.hpp"
@@ -19,6 +21,7 @@
 #include "telegram/callback_data.hpp"
 #include "telegram/errors.hpp"
 #include "telegram/methods.hpp"
+#include "telegram/poller.hpp"
 
 namespace ms {
 namespace {
@@ -276,6 +279,59 @@ TEST_F(TelegramSandboxTest, BlockedRateLimitedAndRevokedAreRecognised) {
   auto me = renewed_client.call_sync(telegram::GetMe{});
   ASSERT_TRUE(me) << me.error().to_string();
   EXPECT_EQ(me->id, bot_.id);
+}
+
+TEST_F(TelegramSandboxTest, LongPollerDeliversInOrderSurvivesAConflictAndStopsOnARevokedToken) {
+  TimerQueue timers;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> texts;
+  bool conflict = false;
+  bool unauthorized = false;
+  telegram::PollerOptions options;
+  options.timeout_seconds = 2;
+  options.min_backoff = 50ms;
+  options.max_backoff = 200ms;
+  auto poller = telegram::LongPoller::create(
+      *client_, timers, options,
+      [&](std::vector<telegram::Update> updates) {
+        std::lock_guard lock(mutex);
+        for (const auto& u : updates)
+          if (u.message) texts.push_back(u.message->text.value_or(""));
+        changed.notify_all();
+      },
+      [&](const telegram::TelegramError& err) {
+        std::lock_guard lock(mutex);
+        conflict = conflict || telegram::is_conflict(err);
+        unauthorized = unauthorized || telegram::is_unauthorized(err);
+        changed.notify_all();
+      });
+  auto wait_for = [&](auto done) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 15s, done);
+  };
+  poller->start();
+  for (const char* text : {"one", "two", "سه"}) ASSERT_TRUE(emulator_->send_text(person_, bot_.username, text));
+  ASSERT_TRUE(wait_for([&] { return texts.size() == 3; }));
+  EXPECT_EQ(texts, (std::vector<std::string>{"one", "two", "سه"}));
+  EXPECT_GT(poller->offset(), 0);
+
+  // A webhook makes getUpdates answer 409: reported, retried, and taken up again after
+  // deleteWebhook, without losing the update that arrived meanwhile.
+  telegram::SetWebhook hook;
+  hook.url = "http://127.0.0.1:9/hook";
+  ASSERT_TRUE(client_->call_sync(hook));
+  ASSERT_TRUE(wait_for([&] { return conflict; }));
+  ASSERT_TRUE(emulator_->send_text(person_, bot_.username, "four"));
+  ASSERT_TRUE(client_->call_sync(telegram::DeleteWebhook{}));
+  ASSERT_TRUE(wait_for([&] { return texts.size() == 4; }));
+  EXPECT_EQ(texts.back(), "four");
+  EXPECT_TRUE(poller->running());
+
+  // A revoked token stops this bot's polling for good, and says so.
+  ASSERT_TRUE(emulator_->revoke_token(bot_.username));
+  ASSERT_TRUE(wait_for([&] { return unauthorized; }));
+  EXPECT_FALSE(poller->running());
 }
 
 }  // namespace

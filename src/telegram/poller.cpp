@@ -1,0 +1,73 @@
+#include "telegram/poller.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace ms::telegram {
+
+std::shared_ptr<LongPoller> LongPoller::create(BotClient& client, TimerQueue& timers, PollerOptions options, Sink sink,
+                                               OnError on_error) {
+  return std::shared_ptr<LongPoller>(
+      new LongPoller(client, timers, std::move(options), std::move(sink), std::move(on_error)));
+}
+
+LongPoller::LongPoller(BotClient& client, TimerQueue& timers, PollerOptions options, Sink sink, OnError on_error)
+    : client_(client),
+      timers_(timers),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      on_error_(std::move(on_error)),
+      backoff_(options_.min_backoff) {}
+
+void LongPoller::start() {
+  if (started_.exchange(true)) return;
+  running_ = true;
+  poll();
+}
+
+void LongPoller::stop() { running_ = false; }
+
+void LongPoller::poll() {
+  if (!running_) return;
+  GetUpdates request;
+  if (offset_ != 0) request.offset = offset_.load();
+  request.limit = options_.limit;
+  request.timeout = options_.timeout_seconds;
+  if (!options_.allowed_updates.empty()) request.allowed_updates = options_.allowed_updates;
+  client_.call(request, [self = shared_from_this()](Reply<GetUpdates> reply) { self->on_reply(std::move(reply)); });
+}
+
+void LongPoller::on_reply(Reply<GetUpdates> reply) {
+  if (!running_) return;
+  if (!reply) {
+    const TelegramError& err = reply.error();
+    if (on_error_) on_error_(err);
+    if (is_unauthorized(err)) {
+      spdlog::error("bot {}: the token was revoked or is wrong; polling stopped", client_.bot_id());
+      running_ = false;
+      return;
+    }
+    if (is_rate_limited(err) && err.retry_after) return retry_in(std::chrono::seconds(*err.retry_after));
+    if (is_conflict(err))
+      spdlog::warn("bot {}: getUpdates conflict (a webhook is set or another process polls): {}", client_.bot_id(),
+                   err.description);
+    auto delay = backoff_;
+    backoff_ = std::min(backoff_ * 2, options_.max_backoff);
+    return retry_in(delay);
+  }
+  backoff_ = options_.min_backoff;
+  std::vector<Update> fresh;
+  for (auto& u : *reply) {
+    offset_ = std::max(offset_.load(), u.update_id + 1);
+    if (seen_.first_time(u.update_id)) fresh.push_back(std::move(u));
+  }
+  if (!fresh.empty() && sink_) sink_(std::move(fresh));
+  poll();
+}
+
+void LongPoller::retry_in(std::chrono::milliseconds delay) {
+  timers_.schedule(delay, [self = shared_from_this()] { self->poll(); });
+}
+
+}  // namespace ms::telegram
