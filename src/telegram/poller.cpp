@@ -42,12 +42,14 @@ void LongPoller::on_reply(Reply<GetUpdates> reply) {
   if (!running_) return;
   if (!reply) {
     const TelegramError& err = reply.error();
-    if (on_error_) on_error_(err);
     if (is_unauthorized(err)) {
-      spdlog::error("bot {}: the token was revoked or is wrong; polling stopped", client_.bot_id());
+      // Stopped before it is reported, so whoever hears of it sees a stopped poller.
       running_ = false;
+      spdlog::error("bot {}: the token was revoked or is wrong; polling stopped", client_.bot_id());
+      if (on_error_) on_error_(err);
       return;
     }
+    if (on_error_) on_error_(err);
     if (is_rate_limited(err) && err.retry_after) return retry_in(std::chrono::seconds(*err.retry_after));
     if (is_conflict(err))
       spdlog::warn("bot {}: getUpdates conflict (a webhook is set or another process polls): {}", client_.bot_id(),
