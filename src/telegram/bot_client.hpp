@@ -64,6 +64,17 @@ class BotClient {
     return future.get();
   }
 
+  // Like call_sync, but answers the raw `result` JSON without the typed parse.
+  template <class M>
+  RawReply call_raw_sync(const M& method) {
+    auto request = make_request(method);
+    if (!request) return tl::unexpected(std::move(request.error()));
+    std::promise<RawReply> promise;
+    auto future = promise.get_future();
+    call_raw(std::move(*request), [&promise](RawReply r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
+
   void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
   // The bot id: the digits before the colon of the token (0 for a malformed token).
   std::int64_t bot_id() const { return bot_id_; }
