@@ -6,6 +6,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh" debug
 cd "$root"
+# The npm emulator our Telegram client is cross-checked against (tests/cross).
+if [ ! -d tests/cross/node_modules/telegram-test-api ]; then
+  npm install --no-audit --no-fund --silent --prefix tests/cross >/dev/null
+fi
 
 state=$(mktemp -d /tmp/mothership-test-XXXXXX)
 cleanup() { "$root/scripts/services.sh" stop "$state" || true; }
