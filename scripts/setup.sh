@@ -37,6 +37,8 @@ fi
 # The Debian postgresql package may auto-start a cluster on 5432; tests start their own.
 export CCACHE_DIR=${CCACHE_DIR:-$root/.cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# Paths relative to the checkout, so clones and worktrees share cache hits.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 cd "$root"
 if [ ! -f "build/$preset/build.ninja" ]; then
   cmake --preset "$preset" >/dev/null
