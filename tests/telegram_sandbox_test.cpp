@@ -294,11 +294,12 @@ TEST_F(TelegramSandboxTest, LongPollerDeliversInOrderSurvivesAConflictAndStopsOn
   options.max_backoff = 200ms;
   auto poller = telegram::LongPoller::create(
       *client_, timers, options,
-      [&](std::vector<telegram::Update> updates) {
+      [&](std::vector<telegram::Update>& updates) {
         std::lock_guard lock(mutex);
         for (const auto& u : updates)
           if (u.message) texts.push_back(u.message->text.value_or(""));
         changed.notify_all();
+        return updates.size();
       },
       [&](const telegram::TelegramError& err) {
         std::lock_guard lock(mutex);

@@ -52,6 +52,17 @@ bool WorkerPool::on_worker_thread() const {
                      [](const std::thread& t) { return t.get_id() == std::this_thread::get_id(); });
 }
 
+void WorkerPool::add_threads(int n) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return;
+  for (int i = 0; i < n; ++i) threads_.emplace_back([this] { loop(); });
+}
+
+std::size_t WorkerPool::thread_count() const {
+  std::lock_guard lock(mutex_);
+  return threads_.size();
+}
+
 void WorkerPool::loop() {
   for (;;) {
     std::function<void()> task;

@@ -32,6 +32,10 @@ class WorkerPool {
   void shutdown();
   // True on one of this pool's threads.
   bool on_worker_thread() const;
+  // Starts `n` more threads, e.g. to replace threads stuck in a task that hangs (the
+  // bot runtime does this). Does nothing once shutting down.
+  void add_threads(int n);
+  std::size_t thread_count() const;
 
  private:
   void loop();

@@ -39,5 +39,23 @@ TEST(WorkerPool, TaskThatThrowsDoesNotStopTheWorker) {
   EXPECT_EQ(done.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 
+TEST(WorkerPool, AddedThreadsTakeWorkWhileOthersAreStuck) {
+  WorkerPool pool(1, 8);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  ASSERT_TRUE(pool.post([gate] { gate.wait(); }).has_value());  // the only thread is stuck
+  std::promise<void> done;
+  ASSERT_TRUE(pool.post([&] { done.set_value(); }).has_value());
+  auto ran = done.get_future();
+  EXPECT_EQ(ran.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  pool.add_threads(1);
+  EXPECT_EQ(pool.thread_count(), 2u);
+  EXPECT_EQ(ran.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  release.set_value();
+  pool.shutdown();
+  pool.add_threads(1);  // ignored once stopping
+  EXPECT_EQ(pool.thread_count(), 0u);
+}
+
 }  // namespace
 }  // namespace ms

@@ -29,6 +29,15 @@ template <class M>
 using Reply = tl::expected<typename M::Response, TelegramError>;
 using RawReply = tl::expected<Json, TelegramError>;
 
+// A raw answer as method M's typed result.
+template <class M>
+Reply<M> parse_reply(RawReply raw) {
+  if (!raw) return tl::unexpected(std::move(raw.error()));
+  auto typed = from_json<typename M::Response>(*raw);
+  if (!typed) return tl::unexpected(local_error("unexpected result shape: " + typed.error().message));
+  return std::move(*typed);
+}
+
 class BotClient {
  public:
   // `api_base_url` without a trailing slash, e.g. "https://api.telegram.org".
@@ -47,12 +56,7 @@ class BotClient {
       done(tl::unexpected(std::move(request.error())));
       return;
     }
-    call_raw(std::move(*request), [done = std::move(done)](RawReply raw) {
-      if (!raw) return done(tl::unexpected(std::move(raw.error())));
-      auto typed = from_json<typename M::Response>(*raw);
-      if (!typed) return done(tl::unexpected(local_error("unexpected result shape: " + typed.error().message)));
-      done(std::move(*typed));
-    });
+    call_raw(std::move(*request), [done = std::move(done)](RawReply raw) { done(parse_reply<M>(std::move(raw))); });
   }
 
   // Blocking form, for tools and tests; never call it on the HTTP client's thread.
@@ -78,6 +82,7 @@ class BotClient {
   void set_request_timeout(std::chrono::milliseconds timeout) { request_timeout_ = timeout; }
   // The bot id: the digits before the colon of the token (0 for a malformed token).
   std::int64_t bot_id() const { return bot_id_; }
+  const std::string& token() const { return token_; }
 
  private:
   http::HttpClient& http_;

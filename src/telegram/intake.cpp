@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <deque>
+#include <optional>
 
 #include "core/crypto/primitives.hpp"
 #include "core/metrics.hpp"
@@ -23,10 +24,17 @@ void UpdateDeduper::forget(std::int64_t update_id) {
 }
 
 struct ChatOrderedExecutor::State {
+  struct Queue {
+    std::deque<std::function<void()>> tasks;
+    std::uint64_t generation = 0;  // the drain that owns the key; unique across keys
+    std::optional<std::chrono::steady_clock::time_point> running_since;
+  };
   std::mutex mutex;
-  std::map<std::string, std::deque<std::function<void()>>> queues;  // a key present = draining
+  std::map<std::string, Queue> queues;  // a key present = a drain owns it
   std::size_t pending = 0;
   std::size_t max_pending = 0;
+  std::size_t hung = 0;
+  std::uint64_t next_generation = 1;
 };
 
 ChatOrderedExecutor::ChatOrderedExecutor(WorkerPool& pool, std::size_t max_pending)
@@ -36,39 +44,43 @@ ChatOrderedExecutor::ChatOrderedExecutor(WorkerPool& pool, std::size_t max_pendi
 
 ChatOrderedExecutor::~ChatOrderedExecutor() = default;
 
+bool ChatOrderedExecutor::post_drain(const std::shared_ptr<State>& state, WorkerPool& pool, const std::string& key,
+                                     std::uint64_t generation) {
+  return pool.post([state, pool = &pool, key, generation] { drain(state, *pool, key, generation); }).has_value();
+}
+
 Result<void> ChatOrderedExecutor::submit(const std::string& key, std::function<void()> task) {
-  bool start = false;
+  std::uint64_t start = 0;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->pending >= state_->max_pending)
       return fail(ErrorCode::kLimitExceeded,
                   "update queue is full: " + std::to_string(state_->pending) + " updates waiting");
     auto [it, inserted] = state_->queues.try_emplace(key);
-    it->second.push_back(std::move(task));
+    it->second.tasks.push_back(std::move(task));
     ++state_->pending;
-    start = inserted;  // no drain running for this key yet
+    if (inserted) start = it->second.generation = state_->next_generation++;  // no drain owns this key yet
   }
-  if (start) {
-    auto posted = pool_.post([state = state_, pool = &pool_, key] { drain(state, *pool, key); });
-    if (!posted) {
-      std::lock_guard lock(state_->mutex);
-      state_->pending -= state_->queues[key].size();
-      state_->queues.erase(key);
-      return posted;
-    }
+  if (start != 0 && !post_drain(state_, pool_, key, start)) {
+    std::lock_guard lock(state_->mutex);
+    state_->pending -= state_->queues[key].tasks.size();
+    state_->queues.erase(key);
+    return fail(ErrorCode::kUnavailable, "update workers are shutting down or full");
   }
   return ok();
 }
 
-void ChatOrderedExecutor::drain(const std::shared_ptr<State>& state_, WorkerPool& pool_, const std::string& key) {
+void ChatOrderedExecutor::drain(const std::shared_ptr<State>& state_, WorkerPool& pool_, const std::string& key,
+                                std::uint64_t generation) {
   // One task per turn, then back to the pool: a busy chat cannot starve the others.
   std::function<void()> task;
   {
     std::lock_guard lock(state_->mutex);
     auto it = state_->queues.find(key);
-    if (it == state_->queues.end() || it->second.empty()) return;
-    task = std::move(it->second.front());
-    it->second.pop_front();
+    if (it == state_->queues.end() || it->second.generation != generation || it->second.tasks.empty()) return;
+    task = std::move(it->second.tasks.front());
+    it->second.tasks.pop_front();
+    it->second.running_since = std::chrono::steady_clock::now();
   }
   try {
     task();
@@ -82,22 +94,62 @@ void ChatOrderedExecutor::drain(const std::shared_ptr<State>& state_, WorkerPool
     std::lock_guard lock(state_->mutex);
     --state_->pending;
     auto it = state_->queues.find(key);
-    if (it != state_->queues.end()) {
-      if (it->second.empty())
-        state_->queues.erase(it);
-      else
-        more = true;
+    if (it == state_->queues.end() || it->second.generation != generation) {
+      --state_->hung;  // released while it hung: the key has moved on without this drain
+      return;
+    }
+    it->second.running_since.reset();
+    if (it->second.tasks.empty())
+      state_->queues.erase(it);
+    else
+      more = true;
+  }
+  if (more && !post_drain(state_, pool_, key, generation)) {
+    // The pool is shutting down: run what is left here rather than lose it.
+    drain(state_, pool_, key, generation);
+  }
+}
+
+std::vector<std::string> ChatOrderedExecutor::release_hung(std::chrono::steady_clock::duration limit) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::string> released;
+  std::vector<std::pair<std::string, std::uint64_t>> restart;
+  {
+    std::lock_guard lock(state_->mutex);
+    for (auto it = state_->queues.begin(); it != state_->queues.end();) {
+      auto& q = it->second;
+      if (!q.running_since || now - *q.running_since <= limit) {
+        ++it;
+        continue;
+      }
+      released.push_back(it->first);
+      ++state_->hung;
+      if (q.tasks.empty()) {
+        it = state_->queues.erase(it);
+        continue;
+      }
+      q.generation = state_->next_generation++;
+      q.running_since.reset();
+      restart.emplace_back(it->first, q.generation);
+      ++it;
     }
   }
-  if (more && !pool_.post([state = state_, pool = &pool_, key] { drain(state, *pool, key); })) {
-    // The pool is shutting down: run what is left here rather than lose it.
-    drain(state_, pool_, key);
+  for (auto& [key, generation] : restart) {
+    if (!post_drain(state_, pool_, key, generation)) {
+      spdlog::error("update workers refused the next task of {} after a hung handler", key);
+    }
   }
+  return released;
 }
 
 std::size_t ChatOrderedExecutor::pending() const {
   std::lock_guard lock(state_->mutex);
   return state_->pending;
+}
+
+std::size_t ChatOrderedExecutor::hung() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->hung;
 }
 
 void WebhookIntake::add_routes(http::Router& router) {

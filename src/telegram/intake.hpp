@@ -8,6 +8,7 @@
 // Threads: all three are thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -15,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/result.hpp"
 #include "core/worker_pool.hpp"
@@ -41,8 +43,9 @@ class UpdateDeduper {
 
 // Runs tasks so that tasks with the same key (e.g. "bot:chat") run one at a time in the
 // order submitted, and tasks of different keys run in parallel on `pool`. A task that
-// throws is logged; the key's next task still runs. `pool` must outlive the executor and
-// the tasks it queued.
+// throws is logged; the key's next task still runs. A task that hangs holds its thread,
+// but release_hung() lets the key's later tasks go on without it. `pool` must outlive
+// the executor and the tasks it queued.
 class ChatOrderedExecutor {
  public:
   ChatOrderedExecutor(WorkerPool& pool, std::size_t max_pending);
@@ -54,13 +57,23 @@ class ChatOrderedExecutor {
   // tasks are already waiting (the caller pushes back: a webhook answers 429 so Telegram
   // retries later, a poller waits), kUnavailable when the pool refuses work.
   Result<void> submit(const std::string& key, std::function<void()> task);
-  // Tasks queued or running.
+  // Tasks queued or running (a released hung task counts until it returns).
   std::size_t pending() const;
+
+  // For every key whose running task started more than `limit` ago: gives up waiting for
+  // it, so the key's next tasks start on another thread. Returns those keys. The hung
+  // task keeps its thread until it returns (the caller may add threads to the pool).
+  std::vector<std::string> release_hung(std::chrono::steady_clock::duration limit);
+  // Released tasks that have not returned yet.
+  std::size_t hung() const;
 
  private:
   struct State;
   // Tasks hold the state, so queued work survives the executor; `pool` must outlive both.
-  static void drain(const std::shared_ptr<State>& state, WorkerPool& pool, const std::string& key);
+  static void drain(const std::shared_ptr<State>& state, WorkerPool& pool, const std::string& key,
+                    std::uint64_t generation);
+  static bool post_drain(const std::shared_ptr<State>& state, WorkerPool& pool, const std::string& key,
+                         std::uint64_t generation);
 
   WorkerPool& pool_;
   std::shared_ptr<State> state_;

@@ -94,6 +94,49 @@ TEST(ChatOrderedExecutor, FullQueuePushesBack) {
   EXPECT_EQ(executor.pending(), 0u);  // everything accepted ran
 }
 
+TEST(ChatOrderedExecutor, AHungTaskIsReleasedAndItsChatGoesOnInOrder) {
+  WorkerPool pool(2, 1000);
+  ChatOrderedExecutor executor(pool, 1000);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::mutex mutex;
+  std::vector<int> order;
+  std::promise<void> second_ran;
+  ASSERT_TRUE(executor.submit("chat", [gate] { gate.wait(); }));
+  ASSERT_TRUE(executor.submit("chat", [&] {
+    std::lock_guard lock(mutex);
+    order.push_back(2);
+  }));
+  ASSERT_TRUE(executor.submit("chat", [&] {
+    {
+      std::lock_guard lock(mutex);
+      order.push_back(3);
+    }
+    second_ran.set_value();
+  }));
+  auto ran = second_ran.get_future();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(executor.release_hung(std::chrono::seconds(10)).empty());  // not hung for that long yet
+  EXPECT_EQ(ran.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  const auto released = executor.release_hung(std::chrono::milliseconds(20));
+  ASSERT_EQ(released, std::vector<std::string>{"chat"});
+  EXPECT_EQ(executor.hung(), 1u);
+  EXPECT_EQ(ran.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  {
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(order, (std::vector<int>{2, 3}));
+  }
+  // A new task for the key after the release runs normally, and the hung one returning late
+  // does not disturb it.
+  std::promise<void> fourth;
+  ASSERT_TRUE(executor.submit("chat", [&] { fourth.set_value(); }));
+  EXPECT_EQ(fourth.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  release.set_value();
+  pool.shutdown();
+  EXPECT_EQ(executor.hung(), 0u);
+  EXPECT_EQ(executor.pending(), 0u);
+}
+
 class WebhookTest : public ::testing::Test {
  protected:
   void SetUp() override {

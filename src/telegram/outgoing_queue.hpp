@@ -3,6 +3,9 @@
 // a class round robin across chats, so one long broadcast or one chatty chat cannot starve
 // the others. Items of one chat and class keep their order.
 //
+// With `one_in_flight_per_chat`, a chat whose last granted item has not been release()d
+// is passed over, so a chat's messages also arrive in order when sends run concurrently.
+//
 // Capacity is bounded per class; push() fails with kLimitExceeded when that class is full.
 // next() grants the item through the RateLimiter (recording it as sent); when nothing may
 // go now it reports the earliest time worth asking again. A scan skips the remaining chats
@@ -17,10 +20,12 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -44,6 +49,7 @@ class OutgoingQueue {
   struct Options {
     std::size_t interactive_capacity = 10'000;
     std::size_t bulk_capacity = 100'000;
+    bool one_in_flight_per_chat = false;
   };
   struct Next {
     std::optional<Item> item;           // granted and removed from the queue
@@ -51,13 +57,15 @@ class OutgoingQueue {
   };
 
   explicit OutgoingQueue(RateLimiter& limiter) : OutgoingQueue(limiter, Options{}) {}
-  OutgoingQueue(RateLimiter& limiter, Options options) : limiter_(limiter) {
+  OutgoingQueue(RateLimiter& limiter, Options options)
+      : limiter_(limiter), one_in_flight_(options.one_in_flight_per_chat) {
     lanes_[0].capacity = options.interactive_capacity;
     lanes_[1].capacity = options.bulk_capacity;
   }
 
   // Fails with kLimitExceeded when the item's class already holds its capacity.
-  Result<void> push(Item item) {
+  // The item is taken only on success, so a refused caller still holds it.
+  Result<void> push(Item&& item) {
     std::lock_guard lock(mu_);
     Lane& lane = lane_of(item.priority);
     if (lane.count >= lane.capacity) {
@@ -84,7 +92,8 @@ class OutgoingQueue {
       for (std::size_t i = 0; i < scan; ++i) {
         const Key key = lane.ring.front();
         lane.ring.pop_front();
-        if (std::find(blocked_bots.begin(), blocked_bots.end(), key.bot) != blocked_bots.end()) {
+        if (std::find(blocked_bots.begin(), blocked_bots.end(), key.bot) != blocked_bots.end() ||
+            (one_in_flight_ && in_flight_.count(key))) {
           lane.ring.push_back(key);
           continue;
         }
@@ -92,6 +101,7 @@ class OutgoingQueue {
         Item& head = items.front();
         const RateDecision d = limiter_.try_acquire(head.bot, head.chat, head.kind, head.priority, now);
         if (d.granted) {
+          if (one_in_flight_) in_flight_.insert(key);
           out.item = std::move(head);
           items.pop_front();
           --lane.count;
@@ -111,18 +121,53 @@ class OutgoingQueue {
     return out;
   }
 
-  // Removes every waiting item for one chat of a bot (the person blocked the bot).
-  std::size_t drop_chat(std::int64_t bot, std::int64_t chat) {
+  // The chat's granted item is done (sent or given up): its next item may go.
+  void release(std::int64_t bot, std::int64_t chat) {
     std::lock_guard lock(mu_);
-    std::size_t dropped = 0;
+    in_flight_.erase(Key{bot, chat});
+  }
+
+  // Puts back an item that was granted but could not go (Telegram answered 429): it goes
+  // ahead of its chat's other items. Never refused: it was admitted once already.
+  void push_front(Item item) {
+    std::lock_guard lock(mu_);
+    Lane& lane = lane_of(item.priority);
+    const Key key{item.bot, item.chat};
+    auto& items = lane.per_chat[key];
+    if (items.empty()) lane.ring.push_front(key);
+    items.push_front(std::move(item));
+    ++lane.count;
+  }
+
+  // Removes and returns every waiting item for one chat of a bot (the person blocked it).
+  std::vector<Item> drop_chat(std::int64_t bot, std::int64_t chat) {
+    std::lock_guard lock(mu_);
+    std::vector<Item> dropped;
     const Key key{bot, chat};
     for (Lane& lane : lanes_) {
       auto it = lane.per_chat.find(key);
       if (it == lane.per_chat.end()) continue;
-      dropped += it->second.size();
-      lane.count -= it->second.size();
-      lane.per_chat.erase(it);
+      take_all(lane, it, dropped);
       std::erase(lane.ring, key);
+    }
+    return dropped;
+  }
+
+  // Removes and returns every waiting item of a bot (it was removed or lost its token).
+  std::vector<Item> drop_bot(std::int64_t bot) {
+    std::lock_guard lock(mu_);
+    std::vector<Item> dropped;
+    for (Lane& lane : lanes_) {
+      for (auto it = lane.per_chat.begin(); it != lane.per_chat.end();) {
+        if (it->first.bot != bot) {
+          ++it;
+          continue;
+        }
+        auto next = std::next(it);
+        take_all(lane, it, dropped);
+        it = next;
+      }
+      std::erase_if(lane.ring, [bot](const Key& k) { return k.bot == bot; });
     }
     return dropped;
   }
@@ -156,9 +201,18 @@ class OutgoingQueue {
 
   Lane& lane_of(Priority p) { return lanes_[p == Priority::kInteractive ? 0 : 1]; }
 
+  template <class It>
+  static void take_all(Lane& lane, It it, std::vector<Item>& out) {
+    lane.count -= it->second.size();
+    for (auto& item : it->second) out.push_back(std::move(item));
+    lane.per_chat.erase(it);
+  }
+
   RateLimiter& limiter_;
+  const bool one_in_flight_;
   mutable std::mutex mu_;
   Lane lanes_[2];
+  std::unordered_set<Key, KeyHash> in_flight_;
 };
 
 }  // namespace ms::telegram

@@ -7,9 +7,11 @@
 namespace ms::telegram {
 
 std::shared_ptr<LongPoller> LongPoller::create(BotClient& client, TimerQueue& timers, PollerOptions options, Sink sink,
-                                               OnError on_error) {
-  return std::shared_ptr<LongPoller>(
+                                               OnError on_error, std::shared_ptr<const void> anchor) {
+  auto poller = std::shared_ptr<LongPoller>(
       new LongPoller(client, timers, std::move(options), std::move(sink), std::move(on_error)));
+  poller->anchor_ = std::move(anchor);
+  return poller;
 }
 
 LongPoller::LongPoller(BotClient& client, TimerQueue& timers, PollerOptions options, Sink sink, OnError on_error)
@@ -60,11 +62,19 @@ void LongPoller::on_reply(Reply<GetUpdates> reply) {
   }
   backoff_ = options_.min_backoff;
   std::vector<Update> fresh;
+  std::int64_t next_offset = offset_.load();
   for (auto& u : *reply) {
-    offset_ = std::max(offset_.load(), u.update_id + 1);
+    next_offset = std::max(next_offset, u.update_id + 1);
     if (seen_.first_time(u.update_id)) fresh.push_back(std::move(u));
   }
-  if (!fresh.empty() && sink_) sink_(std::move(fresh));
+  offset_ = next_offset;  // before the sink: whoever sees the updates sees them confirmed
+  const std::size_t taken = fresh.empty() || !sink_ ? fresh.size() : std::min(sink_(fresh), fresh.size());
+  if (taken < fresh.size()) {
+    // Full: confirm only what was taken; the rest come again with the next poll.
+    for (std::size_t i = taken; i < fresh.size(); ++i) seen_.forget(fresh[i].update_id);
+    offset_ = fresh[taken].update_id;
+    return retry_in(options_.full_pause);
+  }
   poll();
 }
 

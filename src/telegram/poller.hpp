@@ -6,6 +6,8 @@
 //   429             wait retry_after, then go on;
 //   transport/5xx   back off (doubling, capped) and retry.
 // No thread per bot: polls run on the HTTP client's thread, waits on a shared TimerQueue.
+// Backpressure: the sink answers how many updates it took; the rest are not confirmed, so
+// the next poll (after `full_pause`) reads them again.
 //
 // Threads: start()/stop() from any thread. The sink and on_error run on the HTTP client's
 // thread and must not block (hand updates to a ChatOrderedExecutor). The BotClient and
@@ -32,15 +34,18 @@ struct PollerOptions {
   std::vector<std::string> allowed_updates;  // empty: Telegram's default
   std::chrono::milliseconds min_backoff{500};
   std::chrono::milliseconds max_backoff{30'000};
+  std::chrono::milliseconds full_pause{200};  // wait after the sink refused updates
 };
 
 class LongPoller : public std::enable_shared_from_this<LongPoller> {
  public:
-  using Sink = std::function<void(std::vector<Update>)>;
+  // Takes updates in order and answers how many of the first ones it accepted.
+  using Sink = std::function<std::size_t(std::vector<Update>&)>;
   using OnError = std::function<void(const TelegramError&)>;
 
+  // `anchor`, when given, is held as long as the poller lives (e.g. the owner of `client`).
   static std::shared_ptr<LongPoller> create(BotClient& client, TimerQueue& timers, PollerOptions options, Sink sink,
-                                            OnError on_error);
+                                            OnError on_error, std::shared_ptr<const void> anchor = nullptr);
 
   // Starts polling (once; later calls do nothing).
   void start();
@@ -57,6 +62,7 @@ class LongPoller : public std::enable_shared_from_this<LongPoller> {
   void on_reply(Reply<GetUpdates> reply);
   void retry_in(std::chrono::milliseconds delay);
 
+  std::shared_ptr<const void> anchor_;
   BotClient& client_;
   TimerQueue& timers_;
   PollerOptions options_;

@@ -40,11 +40,26 @@ RateDecision RateLimiter::try_acquire(std::int64_t bot_id, std::int64_t chat_id,
                                       TimePoint now) {
   RateDecision d;
   d.wait_until = now;
+  std::lock_guard lock(mu_);
   if (!limits_.enabled) {
+    // No limits of our own, but a pause Telegram asked for (retry_after) still holds.
+    auto it = bots_.find(bot_id);
+    if (it != bots_.end()) {
+      TimePoint until = it->second.paused_until;
+      RateDecision::Blocker who = RateDecision::Blocker::kBot;
+      if (auto c = it->second.chats.find(chat_id); c != it->second.chats.end() && c->second.paused_until > until) {
+        until = c->second.paused_until;
+        who = RateDecision::Blocker::kChat;
+      }
+      if (until > now) {
+        d.wait_until = until;
+        d.blocked_by = who;
+        return d;
+      }
+    }
     d.granted = true;
     return d;
   }
-  std::lock_guard lock(mu_);
   BotState& bot = bots_[bot_id];
   expire(bot.window, now, kSecond, bot.window_bulk);
 
@@ -62,6 +77,9 @@ RateDecision RateLimiter::try_acquire(std::int64_t bot_id, std::int64_t chat_id,
     block(bot.window[total - limits_.bot_per_second] + kSecond, RateDecision::Blocker::kBot);
   }
   if (priority == Priority::kBulk) {
+    // Evenly spaced, not in bursts: Telegram counts at arrival, and a burst that left here
+    // inside one second can arrive spread so that the next second's first sends meet it.
+    if (bot.next_bulk > now) block(bot.next_bulk, RateDecision::Blocker::kBot);
     const auto bulk = static_cast<int>(std::count(bot.window_bulk.begin(), bot.window_bulk.end(), true));
     if (bulk >= limits_.bulk_per_second) {
       // The bulk grant that must leave the window before another fits.
@@ -94,6 +112,7 @@ RateDecision RateLimiter::try_acquire(std::int64_t bot_id, std::int64_t chat_id,
   if (d.blocked_by != RateDecision::Blocker::kNone) return d;
 
   d.granted = true;
+  if (priority == Priority::kBulk) bot.next_bulk = now + kSecond / std::max(limits_.bulk_per_second, 1);
   bot.window.push_back(now);
   bot.window_bulk.push_back(priority == Priority::kBulk);
   ChatState& stored = found != bot.chats.end() ? found->second : bot.chats.emplace(chat_id, fresh).first->second;

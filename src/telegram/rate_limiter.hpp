@@ -7,6 +7,10 @@
 // bot's 30/s window, so a reply to a person always finds a free slot within the second;
 // ordering between waiting items is OutgoingQueue's job (outgoing_queue.hpp).
 //
+// Bulk grants are also spaced evenly (1 s / bulk_per_second apart), because Telegram counts
+// at arrival: a burst sent within one second may arrive spread out, and the next second's
+// first messages would then meet it in Telegram's window.
+//
 // Exactness: the bot and group limits are sliding windows, so no window of 1 s (60 s)
 // ever holds more than 30 (20) grants. Private chats use a token bucket (GCRA) of
 // `private_burst` messages refilled at one per `private_interval`.
@@ -35,7 +39,7 @@ enum class ChatKind { kPrivate, kGroup, kChannel };
 enum class Priority { kInteractive, kBulk };
 
 struct RateLimits {
-  bool enabled = true;  // false: every request is granted and nothing is recorded
+  bool enabled = true;  // false: no limits of our own (a 429's pause still holds); nothing recorded
   int bot_per_second = 30;
   int bulk_per_second = 28;  // at most this many of the bot's window may be bulk
   int private_burst = 3;
@@ -90,6 +94,7 @@ class RateLimiter {
     std::deque<TimePoint> window;  // grants in the last second
     std::deque<bool> window_bulk;  // parallel to window: was that grant bulk
     TimePoint paused_until{};
+    TimePoint next_bulk{};  // bulk grants are spaced 1 s / bulk_per_second apart
     std::unordered_map<std::int64_t, ChatState> chats;
     std::size_t prune_at = kPruneThreshold;
   };

@@ -97,8 +97,9 @@ TEST(RateLimiter, GroupsAndChannelsTwentyPerMinute) {
   EXPECT_EQ(max_in_window(times, seconds(60)), 20);
 
   RateLimiter fresh(clock);
-  for (int i = 0; i < 20; ++i) EXPECT_TRUE(fresh.try_acquire(kBot, -1002, ChatKind::kChannel, Priority::kBulk).granted);
-  RateDecision d = fresh.try_acquire(kBot, -1002, ChatKind::kChannel, Priority::kBulk);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_TRUE(fresh.try_acquire(kBot, -1002, ChatKind::kChannel, Priority::kInteractive).granted);
+  RateDecision d = fresh.try_acquire(kBot, -1002, ChatKind::kChannel, Priority::kInteractive);
   EXPECT_FALSE(d.granted);
   EXPECT_EQ(d.wait_until, clock.steady_now() + seconds(60));
 }
@@ -106,8 +107,13 @@ TEST(RateLimiter, GroupsAndChannelsTwentyPerMinute) {
 TEST(RateLimiter, BulkLeavesRoomForReplies) {
   ManualClock clock;
   RateLimiter limiter(clock);
-  for (int i = 0; i < 28; ++i)
-    EXPECT_TRUE(limiter.try_acquire(kBot, 100 + i, ChatKind::kPrivate, Priority::kBulk).granted);
+  const TimePoint t0 = clock.steady_now();
+  for (int i = 0; i < 28; ++i) {
+    EXPECT_TRUE(limiter.try_acquire(kBot, 100 + i, ChatKind::kPrivate, Priority::kBulk).granted) << i;
+    // Bulk is spaced evenly: the next one is refused until 1/28 s later.
+    EXPECT_FALSE(limiter.try_acquire(kBot, 400 + i, ChatKind::kPrivate, Priority::kBulk).granted) << i;
+    if (i < 27) clock.advance(std::chrono::microseconds(1'000'000 / 28));
+  }
   RateDecision bulk = limiter.try_acquire(kBot, 500, ChatKind::kPrivate, Priority::kBulk);
   EXPECT_FALSE(bulk.granted);
   EXPECT_EQ(bulk.blocked_by, RateDecision::Blocker::kBot);
@@ -115,7 +121,7 @@ TEST(RateLimiter, BulkLeavesRoomForReplies) {
   EXPECT_TRUE(limiter.try_acquire(kBot, 502, ChatKind::kPrivate, Priority::kInteractive).granted);
   RateDecision full = limiter.try_acquire(kBot, 503, ChatKind::kPrivate, Priority::kInteractive);
   EXPECT_FALSE(full.granted);
-  EXPECT_EQ(full.wait_until, clock.steady_now() + seconds(1));
+  EXPECT_EQ(full.wait_until, t0 + seconds(1));
   // Another bot has its own budget.
   EXPECT_TRUE(limiter.try_acquire(kBot + 1, 503, ChatKind::kPrivate, Priority::kBulk).granted);
 }
@@ -210,6 +216,15 @@ TEST(RateLimiter, SwitchedOffGrantsEverythingAndRecordsNothing) {
     EXPECT_TRUE(limiter.try_acquire(kBot, -1001, ChatKind::kGroup, Priority::kInteractive).granted) << i;
   }
   EXPECT_EQ(limiter.tracked_chats(kBot), 0u);
+  // Telegram's own retry_after still holds.
+  limiter.on_retry_after(kBot, std::nullopt, 2);
+  RateDecision paused = limiter.try_acquire(kBot, 1, ChatKind::kPrivate, Priority::kBulk);
+  EXPECT_FALSE(paused.granted);
+  EXPECT_EQ(paused.wait_until, clock.steady_now() + seconds(2));
+  limiter.on_retry_after(kBot, 7, 5);
+  clock.advance(seconds(2));
+  EXPECT_TRUE(limiter.try_acquire(kBot, 1, ChatKind::kPrivate, Priority::kBulk).granted);
+  EXPECT_FALSE(limiter.try_acquire(kBot, 7, ChatKind::kPrivate, Priority::kBulk).granted);
 }
 
 TEST(OutgoingQueue, InteractiveItemsGoBeforeBulk) {
@@ -288,10 +303,48 @@ TEST(OutgoingQueue, DropChatRemovesItsItems) {
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kBulk, i}));
   ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kInteractive, 9}));
   ASSERT_TRUE(q.push({kBot, 2, ChatKind::kPrivate, Priority::kBulk, 5}));
-  EXPECT_EQ(q.drop_chat(kBot, 1), 5u);
+  EXPECT_EQ(q.drop_chat(kBot, 1).size(), 5u);
   EXPECT_EQ(q.size(), 1u);
   EXPECT_EQ(q.next().item->chat, 2);
-  EXPECT_EQ(q.drop_chat(kBot, 1), 0u);
+  EXPECT_EQ(q.drop_chat(kBot, 1).size(), 0u);
+}
+
+TEST(OutgoingQueue, PushFrontGoesFirstAndDropBotTakesOnlyThatBot) {
+  ManualClock clock;
+  RateLimiter limiter(clock, RateLimits{.enabled = false});
+  Queue q(limiter);
+  ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kInteractive, 1}));
+  ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kInteractive, 2}));
+  auto first = q.next().item;
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->payload, 1);
+  q.push_front(std::move(*first));  // a 429: it must still go before 2
+  EXPECT_EQ(q.next().item->payload, 1);
+  EXPECT_EQ(q.next().item->payload, 2);
+  ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kBulk, 3}));
+  ASSERT_TRUE(q.push({kBot + 1, 1, ChatKind::kPrivate, Priority::kBulk, 4}));
+  ASSERT_TRUE(q.push({kBot, 2, ChatKind::kPrivate, Priority::kInteractive, 5}));
+  EXPECT_EQ(q.drop_bot(kBot).size(), 2u);
+  EXPECT_EQ(q.size(), 1u);
+  auto left = q.next().item;
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->bot, kBot + 1);
+  EXPECT_FALSE(q.next().item);
+}
+
+TEST(OutgoingQueue, OneInFlightPerChatHoldsTheChatUntilReleased) {
+  ManualClock clock;
+  RateLimiter limiter(clock, RateLimits{.enabled = false});
+  Queue q(limiter, Queue::Options{.one_in_flight_per_chat = true});
+  ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kInteractive, 1}));
+  ASSERT_TRUE(q.push({kBot, 1, ChatKind::kPrivate, Priority::kInteractive, 2}));
+  ASSERT_TRUE(q.push({kBot, 2, ChatKind::kPrivate, Priority::kInteractive, 3}));
+  EXPECT_EQ(q.next().item->payload, 1);
+  EXPECT_EQ(q.next().item->payload, 3);  // chat 1 waits for its first message
+  auto none = q.next();
+  EXPECT_FALSE(none.item);
+  q.release(kBot, 1);
+  EXPECT_EQ(q.next().item->payload, 2);
 }
 
 TEST(OutgoingQueue, BroadcastToTenThousandPacedAtTheLimit) {
@@ -314,8 +367,7 @@ TEST(OutgoingQueue, BroadcastToTenThousandPacedAtTheLimit) {
 TEST(OutgoingQueue, ConcurrentProducersAndConsumerLoseNothing) {
   ManualClock clock;
   RateLimits unlimited;
-  unlimited.bot_per_second = 1'000'000;
-  unlimited.bulk_per_second = 1'000'000;
+  unlimited.enabled = false;
   RateLimiter limiter(clock, unlimited);
   Queue q(limiter, Queue::Options{100'000, 100'000});
   std::atomic<int> taken{0};
