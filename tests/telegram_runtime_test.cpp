@@ -20,6 +20,9 @@
 #include "http/server.hpp"
 #include "sandbox/emulator.hpp"
 #include "sandbox/routes.hpp"
+#include "storage/storage_test_support.hpp"
+#include "telegram/keyboard.hpp"
+#include "telegram/router.hpp"
 #include "telegram/runtime.hpp"
 
 namespace ms {
@@ -456,6 +459,150 @@ TEST_F(RuntimeTest, WebhookBotsGetTheirUpdatesAndAWrongSecretIsRefused) {
   auto info = client.call_sync(telegram::GetWebhookInfo{});
   ASSERT_TRUE(info);
   EXPECT_GE(info->pending_update_count, 1);
+}
+
+// A shop-like flow on the Router: /start shows a button, the button starts a flow that
+// waits for a discount code, the code ends it. State lives in SQLite, so a restart of the
+// whole runtime in the middle of the flow continues it; a flow left alone times out.
+class FlowTest : public RuntimeTest {
+ protected:
+  static constexpr std::string_view kKey = "flow-test-callback-key";
+
+  void open_storage() {
+    storage_.reset();
+    auto s = storage::Storage::open(place_->options());
+    ASSERT_TRUE(s) << s.error().to_string();
+    storage_ = std::move(*s);
+    ASSERT_TRUE(storage_->migrate());
+  }
+
+  std::shared_ptr<telegram::Router> make_router() {
+    auto router = std::make_shared<telegram::Router>(telegram::make_database_conversation_store(storage_->master()),
+                                                     std::string(kKey),
+                                                     telegram::RouterOptions{std::chrono::minutes(15), "⌛"}, clock_);
+    router->on_command("start", [](telegram::Turn& t) {
+      auto keyboard = telegram::InlineKeyboardBuilder(kKey, telegram::Direction::kRtl)
+                          .button("خرید", "buy", {std::int64_t{1}})
+                          .build();
+      t.reply("سلام " + t.user()->first_name + (t.args().empty() ? "" : " (" + std::string(t.args()) + ")"),
+              telegram::ReplyMarkup(*keyboard));
+    });
+    router->on_callback("buy", [](telegram::Turn& t) {
+      t.answer();
+      t.begin("awaiting_code", {{"plan", t.callback()->int_at(0).value()}});
+      t.edit("کد تخفیف را بفرستید");
+    });
+    router->on_state("awaiting_code", [this](telegram::Turn& t) {
+      ++codes_;
+      t.reply("code " + std::string(t.text()) + " for plan " +
+              std::to_string(t.conversation().data["plan"].get<int>()));
+      t.end();
+    });
+    router->on_text([](telegram::Turn& t) { t.reply("menu"); });
+    router->on_expired([](telegram::Turn& t) { t.reply("timed out: " + t.conversation().state); });
+    return router;
+  }
+
+  void SetUp() override {
+    RuntimeTest::SetUp();
+    auto place = storage::testing::Place::make(storage::Backend::kSqlite);
+    ASSERT_TRUE(place);
+    place_ = std::move(*place);
+    open_storage();
+  }
+  void TearDown() override {
+    RuntimeTest::TearDown();
+    storage_.reset();
+  }
+
+  // The message id of the bot's last message in the person's chat.
+  std::int64_t last_message_id(std::int64_t person, const std::string& bot) {
+    auto chat = emulator_->read_chat(person, bot);
+    return chat ? (*chat)["messages"].back()["message"]["message_id"].get<std::int64_t>() : 0;
+  }
+  std::string last_button_data(std::int64_t person, const std::string& bot) {
+    auto chat = emulator_->read_chat(person, bot);
+    return (*chat)["messages"].back()["message"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"];
+  }
+
+  ManualClock clock_{SystemClock::instance().unix_seconds()};
+  std::unique_ptr<storage::testing::Place> place_;
+  std::unique_ptr<storage::Storage> storage_;
+  std::atomic<int> codes_{0};
+};
+
+TEST_F(FlowTest, AFlowContinuesAfterARestartAndTimesOutCleanly) {
+  start_runtime();
+  auto bot = make_bot("flow_bot");
+  const auto sara = make_person("Sara");
+  ASSERT_TRUE(runtime_->add(BotSpec{30, bot.token, telegram::Intake::kPolling, "", make_router()}));
+  ASSERT_TRUE(emulator_->send_command(sara, bot.username, "start", "ref_42"));
+  ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username).size() == 1; }));
+  EXPECT_EQ(bot_texts(sara, bot.username)[0], "سلام Sara (ref_42)");
+  const std::int64_t menu = last_message_id(sara, bot.username);
+  const std::string buy = last_button_data(sara, bot.username);
+  auto pressed = emulator_->press_button(sara, bot.username, menu, buy);
+  ASSERT_TRUE(pressed) << pressed.error().to_string();
+  ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username)[0] == "کد تخفیف را بفرستید"; }));
+  ASSERT_TRUE(eventually([&] { return emulator_->callback_answer(*pressed).value()["answered"] == true; }));
+
+  // The whole process goes down and comes back: the flow is where it was.
+  runtime_.reset();
+  open_storage();
+  start_runtime();
+  ASSERT_TRUE(runtime_->add(BotSpec{30, bot.token, telegram::Intake::kPolling, "", make_router()}));
+  ASSERT_TRUE(emulator_->send_text(sara, bot.username, "OFF20"));
+  ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username).size() == 2; }));
+  EXPECT_EQ(bot_texts(sara, bot.username)[1], "code OFF20 for plan 1");
+
+  // Left alone past the deadline: the next message hears that the flow ended, then is
+  // handled as a fresh message.
+  auto start_flow = [&] {
+    const std::size_t before = bot_texts(sara, bot.username).size();
+    ASSERT_TRUE(emulator_->send_command(sara, bot.username, "start"));
+    ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username).size() == before + 1; }));
+    ASSERT_TRUE(emulator_->press_button(sara, bot.username, last_message_id(sara, bot.username),
+                                        last_button_data(sara, bot.username)));
+    ASSERT_TRUE(eventually([&] {
+      auto c = telegram::make_database_conversation_store(storage_->master())->load(30, sara);
+      return c && *c && (*c)->state == "awaiting_code";
+    }));
+  };
+  start_flow();
+  clock_.advance(std::chrono::minutes(16));
+  ASSERT_TRUE(emulator_->send_text(sara, bot.username, "late"));
+  ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username).size() == 5; }));
+  EXPECT_EQ(bot_texts(sara, bot.username)[3], "timed out: awaiting_code");
+  EXPECT_EQ(bot_texts(sara, bot.username)[4], "menu");
+  EXPECT_EQ(codes_.load(), 1);
+
+  // A person who went quiet hears it from the sweep.
+  start_flow();
+  auto router = make_router();
+  auto context = runtime_->context(30);
+  ASSERT_TRUE(context);
+  EXPECT_EQ(router->sweep(*context).value(), 0u);
+  clock_.advance(std::chrono::minutes(16));
+  EXPECT_EQ(router->sweep(*context).value(), 1u);
+  ASSERT_TRUE(eventually([&] { return bot_texts(sara, bot.username).size() == 7; }));
+  EXPECT_EQ(bot_texts(sara, bot.username)[6], "timed out: awaiting_code");
+  EXPECT_EQ(router->sweep(*context).value(), 0u);
+
+  // A button whose data we did not sign runs nothing.
+  Update forged;
+  forged.update_id = 999'999;
+  forged.kind = telegram::UpdateKind::kCallbackQuery;
+  telegram::CallbackQuery q;
+  q.id = "forged-1";
+  q.from.id = sara;
+  q.from.first_name = "Sara";
+  q.data = "buy|1|AAAAAAAAAAAA";
+  forged.callback_query = q;
+  ASSERT_TRUE(runtime_->deliver(30, forged));
+  std::this_thread::sleep_for(200ms);
+  auto c = telegram::make_database_conversation_store(storage_->master())->load(30, sara);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(*c) << "the forged button must not start the flow";
 }
 
 }  // namespace

@@ -581,6 +581,12 @@ std::optional<BotStatus> BotRuntime::status(BotKey key) const {
   return Impl::status_of(*entry);
 }
 
+std::shared_ptr<BotContext> BotRuntime::context(BotKey key) const {
+  auto entry = impl_->find(key);
+  if (!entry) return nullptr;
+  return std::shared_ptr<BotContext>(entry, entry->context.get());  // keeps the entry alive
+}
+
 std::vector<BotStatus> BotRuntime::list() const { return impl_->list(); }
 RuntimeStats BotRuntime::stats() const { return impl_->stats(); }
 void BotRuntime::add_webhook_routes(http::Router& router) { impl_->webhook_.add_routes(router); }

@@ -195,6 +195,10 @@ class BotRuntime {
   // for a bot that is not running, kLimitExceeded when the update queue is full.
   Result<void> deliver(BotKey key, Update update);
 
+  // A running bot's context, for work that is not an answer to an update (a flow timeout
+  // sweep, a broadcast started from the web panel); nullptr when the bot is not here.
+  std::shared_ptr<BotContext> context(BotKey key) const;
+
   std::optional<BotStatus> status(BotKey key) const;
   std::vector<BotStatus> list() const;
   RuntimeStats stats() const;

@@ -227,11 +227,26 @@ CREATE TABLE leases (
 )
 )sql";
 
+// The master bot's conversations (customers buying a package), like a tenant's.
+constexpr std::string_view kConversations = R"sql(
+CREATE TABLE conversation_state (
+  bot_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  data TEXT NOT NULL DEFAULT '{}',
+  updated_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  PRIMARY KEY (bot_id, user_id)
+);
+CREATE INDEX conversation_state_expiry ON conversation_state (bot_id, expires_at);
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
   static const std::vector<Migration> list = {
       {1, "initial", kInitial},
+      {2, "conversation_state", kConversations},
   };
   return list;
 }
