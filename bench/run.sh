@@ -3,9 +3,11 @@
 # line is one JSON object. Servers it needs (PostgreSQL) are started on loopback and
 # stopped after.
 #   bench/run.sh storage [--orders N] [--tenants N]
+#   bench/run.sh telegram_bots [--bots N] [--people N] [--rate N] [--seconds N]
+#   bench/run.sh telegram_broadcast [--users N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${1:?usage: bench/run.sh NAME [args]   (names: storage)}
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast)}
 shift
 case "$name" in
   storage)
@@ -25,5 +27,13 @@ case "$name" in
     pg=$(tail -n 1 "$state/pg.out")
     echo "{\"bench\":\"storage\",\"sqlite\":$sqlite,\"postgres\":$pg}"
     ;;
-  *) echo "unknown benchmark '$name' (known: storage)" >&2; exit 2 ;;
+  telegram_bots)
+    "$root/scripts/setup.sh" release telegram_bench >/dev/null
+    "$root/build/release/bench/telegram_bench" bots "$@"
+    ;;
+  telegram_broadcast)
+    "$root/scripts/setup.sh" release telegram_bench >/dev/null
+    "$root/build/release/bench/telegram_bench" broadcast "$@"
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast)" >&2; exit 2 ;;
 esac
