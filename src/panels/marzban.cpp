@@ -269,7 +269,10 @@ struct MarzbanPanel::Impl {
     req.timeout = opt.timeout;
     req.connect_timeout = std::min(opt.timeout, std::chrono::milliseconds(10'000));
     req.tls = opt.tls;
-    req.fresh_connection = !call.idempotent;  // libcurl must not re-send it on its own
+    // libcurl re-sends a request on its own when a reused connection dies before the answer:
+    // never for a call that must not run twice, nor for a delete (whose own retry logic
+    // must see the lost answer to read a 404 as "already gone").
+    req.fresh_connection = !call.idempotent || call.method == "DELETE";
     req.headers.emplace_back("Accept", "application/json");
     if (call.form) {
       req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
