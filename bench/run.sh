@@ -3,9 +3,10 @@
 # line is one JSON object. Servers it needs (PostgreSQL) are started on loopback and
 # stopped after.
 #   bench/run.sh storage [--orders N] [--tenants N]
+#   bench/run.sh panels [--concurrency 1,8] [--calls N] [--orders N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${1:?usage: bench/run.sh NAME [args]   (names: storage)}
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage, panels)}
 shift
 case "$name" in
   storage)
@@ -25,5 +26,9 @@ case "$name" in
     pg=$(tail -n 1 "$state/pg.out")
     echo "{\"bench\":\"storage\",\"sqlite\":$sqlite,\"postgres\":$pg}"
     ;;
-  *) echo "unknown benchmark '$name' (known: storage)" >&2; exit 2 ;;
+  panels)
+    "$root/scripts/setup.sh" release panels_bench >/dev/null
+    "$root/build/release/bench/panels_bench" "$@"
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage, panels)" >&2; exit 2 ;;
 esac
