@@ -31,12 +31,13 @@ std::string Provisioner::marker(std::int64_t tenant_id, std::int64_t order_id) {
 
 Result<Provisioner::Reservation> Provisioner::reserve(const ProvisionRequest& req, const std::string& username) {
   auto find = [&](Session& s) -> Result<std::optional<Reservation>> {
-    auto row =
-        s.query_one("SELECT id, panel_username, status FROM services WHERE order_id = :o", {{"o", req.order_id}});
+    auto row = s.query_one("SELECT id, panel_id, panel_username, status FROM services WHERE order_id = :o",
+                           {{"o", req.order_id}});
     if (!row) return fail(std::move(row.error()));
     if (!*row) return std::optional<Reservation>();
-    return std::optional<Reservation>(
-        Reservation{(*row)->get_int("id"), (*row)->get_string("panel_username"), (*row)->get_string("status"), true});
+    return std::optional<Reservation>(Reservation{(*row)->get_int("id"), (*row)->get_int("panel_id"),
+                                                  (*row)->get_string("panel_username"), (*row)->get_string("status"),
+                                                  true});
   };
   auto attempt = db_.transaction([&](Session& s) -> Result<Reservation> {
     auto existing = find(s);
@@ -56,7 +57,7 @@ Result<Provisioner::Reservation> Provisioner::reserve(const ProvisionRequest& re
          {"expires", req.account.expire_at > 0 ? Value{req.account.expire_at} : Value{}},
          {"now", now}});
     if (!row) return fail(std::move(row.error()));
-    return Reservation{(*row)->get_int("id"), username, "reserved", false};
+    return Reservation{(*row)->get_int("id"), req.panel_id, username, "reserved", false};
   });
   if (attempt || attempt.error().code != ErrorCode::kAlreadyExists) return attempt;
   // Another attempt reserved this order between our read and our insert: use its row.
@@ -91,6 +92,11 @@ Result<Provisioned> Provisioner::provision(Panel& panel, const ProvisionRequest&
   if (!derived) return fail(derived.error());
   auto reservation = reserve(req, *derived);
   if (!reservation) return fail(reservation.error());
+  if (reservation->panel_id != req.panel_id) {
+    // Its account may exist on that panel: never make a second one on this one.
+    return fail(ErrorCode::kConflict, "order " + std::to_string(req.order_id) + " is already reserved on panel " +
+                                          std::to_string(reservation->panel_id));
+  }
   Provisioned out;
   out.service_id = reservation->service_id;
   out.username = reservation->username;  // the reserved name wins over a re-derived one

@@ -69,8 +69,8 @@ class Provisioner {
 
   // Success: the service and its account. Failure: kInvalidArgument for bad ids or a
   // request the panel refuses (400/422); kAlreadyExists when the name is taken by an
-  // account that is not ours; kUnavailable / kTimeout when the panel cannot be reached
-  // (the reservation stays; calling again later is safe); storage errors as they come.
+  // account that is not ours; kConflict when the order is already reserved on another panel; kUnavailable / kTimeout
+  // when the panel cannot be reached (the reservation stays; calling again later is safe); storage errors as they come.
   Result<Provisioned> provision(Panel& panel, const ProvisionRequest& request);
 
   // The marker an account's note carries: "[ms:t<tenant>:o<order>]".
@@ -79,6 +79,7 @@ class Provisioner {
  private:
   struct Reservation {
     std::int64_t service_id = 0;
+    std::int64_t panel_id = 0;
     std::string username;
     std::string status;
     bool existed = false;

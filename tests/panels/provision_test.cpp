@@ -225,6 +225,28 @@ TEST_P(Provisioning, APanelRefusalIsReportedAndNothingIsCreated) {
   EXPECT_EQ(rig_.server.user_count(), 0u);
 }
 
+TEST_P(Provisioning, AnOrderReservedOnOnePanelIsNotMadeOnAnother) {
+  auto order = new_order();
+  rig_.server.add_fault({"", "/api/*", Fault::Kind::kDrop, 0, {}, -1});
+  Provisioner p(*tenant_, SystemClock::instance());
+  ASSERT_FALSE(p.provision(*panel_, request(order)));  // reserved on panel_id_, panel unreachable
+  rig_.server.clear_faults();
+  PanelRepository panels(*tenant_, box_);
+  PanelRecord second;
+  second.name = "second";
+  second.base_url = rig_.server.base_url();
+  second.username = "admin";
+  second.password = crypto::Secret("admin");
+  auto other = panels.insert(second, 2);
+  ASSERT_TRUE(other);
+  auto req = request(order);
+  req.panel_id = *other;
+  auto r = p.provision(*panel_, req);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(rig_.server.user_count(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Provisioning, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          storage::testing::backend_name);
 
