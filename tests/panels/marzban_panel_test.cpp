@@ -307,8 +307,11 @@ TEST(MarzbanPanel, RetriesOnlyWhatIsSafeToRepeat) {
   EXPECT_TRUE(panel->remove("once_2"));
   EXPECT_FALSE(rig.server.has_user("once_2"));
 
-  rig.server.add_fault({"GET", "/api/user/*", Fault::Kind::kDelay, 0, std::chrono::milliseconds(700), -1});
-  auto slow = panel->get("nobody");
+  auto impatient = fast_options(rig.server.base_url());
+  impatient.timeout = std::chrono::milliseconds(300);
+  auto quick = rig.panel(impatient);
+  rig.server.add_fault({"GET", "/api/user/*", Fault::Kind::kDelay, 0, std::chrono::milliseconds(1500), -1});
+  auto slow = quick->get("nobody");
   ASSERT_FALSE(slow);
   EXPECT_EQ(slow.error().kind, PanelErrorKind::kTimeout);
   EXPECT_EQ(rig.server.hits("GET /api/user/{username}"), 3);

@@ -132,6 +132,9 @@ TEST_P(Provisioning, ACrashBetweenAnyTwoStepsResumes) {
 
 TEST_P(Provisioning, ALostAnswerIsResolvedByReading) {
   Provisioner p(*tenant_, SystemClock::instance());
+  auto impatient = testing::fast_options(rig_.server.base_url());
+  impatient.timeout = std::chrono::milliseconds(500);
+  panel_ = rig_.panel(impatient);
   // The create goes through, the connection dies before the answer.
   rig_.server.add_fault({"POST", "/api/user", Fault::Kind::kApplyDrop});
   auto order = new_order();
@@ -141,19 +144,19 @@ TEST_P(Provisioning, ALostAnswerIsResolvedByReading) {
   EXPECT_EQ(rig_.server.hits("POST /api/user"), 1) << "read, not created again";
 
   // The answer comes after our timeout.
-  rig_.server.add_fault({"POST", "/api/user", Fault::Kind::kApplyDelay, 0, std::chrono::milliseconds(800)});
+  rig_.server.add_fault({"POST", "/api/user", Fault::Kind::kApplyDelay, 0, std::chrono::milliseconds(1500)});
   r = p.provision(*panel_, request(new_order()));
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->how, Provisioned::How::kAdopted);
 
   // The panel applies the create only after we gave up and read "not found": the retry
   // creates, the late create meets a 409 on the panel.
-  rig_.server.add_fault({"POST", "/api/user", Fault::Kind::kDelay, 0, std::chrono::milliseconds(800)});
+  rig_.server.add_fault({"POST", "/api/user", Fault::Kind::kDelay, 0, std::chrono::milliseconds(1500)});
   auto late_order = new_order();
   r = p.provision(*panel_, request(late_order));
   ASSERT_TRUE(r) << r.error().to_string();
   EXPECT_EQ(r->how, Provisioned::How::kCreated);
-  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // let the late create land
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // let the late create land
   EXPECT_EQ(rig_.server.user_count(), 3u);
   EXPECT_EQ(services_count(), 3);
 }

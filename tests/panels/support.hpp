@@ -11,12 +11,14 @@
 
 namespace ms::panels::testing {
 
+// Timeouts generous enough for a loaded machine (sanitizers, parallel tests); tests about
+// timeouts set a short one themselves and make the panel far slower than it.
 inline MarzbanOptions fast_options(const std::string& url, const std::string& password = "admin") {
   MarzbanOptions o;
   o.base_url = url;
   o.username = "admin";
   o.password = crypto::Secret(password);
-  o.timeout = std::chrono::milliseconds(400);
+  o.timeout = std::chrono::seconds(3);
   o.backoff = std::chrono::milliseconds(1);
   o.attempts = 3;
   return o;
