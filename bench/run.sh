@@ -5,9 +5,10 @@
 #   bench/run.sh storage [--orders N] [--tenants N]
 #   bench/run.sh telegram_bots [--bots N] [--people N] [--rate N] [--seconds N]
 #   bench/run.sh telegram_broadcast [--users N]
+#   bench/run.sh panels [--concurrency 1,8] [--calls N] [--orders N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast)}
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels)}
 shift
 case "$name" in
   storage)
@@ -35,5 +36,9 @@ case "$name" in
     "$root/scripts/setup.sh" release telegram_bench >/dev/null
     "$root/build/release/bench/telegram_bench" broadcast "$@"
     ;;
-  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast)" >&2; exit 2 ;;
+  panels)
+    "$root/scripts/setup.sh" release panels_bench >/dev/null
+    "$root/build/release/bench/panels_bench" "$@"
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels)" >&2; exit 2 ;;
 esac

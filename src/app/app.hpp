@@ -45,4 +45,18 @@ int packages_list(const Config& config);
 // Validates the packages in a JSON file and writes them (insert or update by code).
 int packages_import(const Config& config, const std::string& file);
 
+struct PanelProbeOptions {
+  std::string type = "marzban";
+  std::string url;
+  std::string username;
+  std::string password;
+  bool insecure = false;  // no certificate check at all
+  std::string pin;        // SHA-256 fingerprint of a self-signed certificate
+  int timeout_ms = 15'000;
+};
+// `mothership panel probe`: login, system, inbounds, then create/get/modify/reset/revoke/
+// delete a probe account; prints one JSON report; 0 only if every step passed (1 if one
+// failed, 2 for bad options). The probe account is always removed.
+int panel_probe(const PanelProbeOptions& options);
+
 }  // namespace ms::app

@@ -129,6 +129,23 @@ int main(int argc, char** argv) {
     code = with_config(config_path, [&](const ms::Config& c) { return ms::app::packages_import(c, packages_file); });
   });
 
+  auto* panel = cli.add_subcommand("panel", "Work with VPN panels");
+  panel->require_subcommand(1);
+  ms::app::PanelProbeOptions probe;
+  auto* p_probe = panel->add_subcommand(
+      "probe", "Try every call a shop bot needs on a panel with a throwaway account; print one JSON report");
+  p_probe->add_option("--type", probe.type, "Panel type")->check(CLI::IsMember({"marzban"}));
+  p_probe->add_option("--url", probe.url, "Panel URL, e.g. https://panel.example.com:8443[/path]")->required();
+  p_probe->add_option("--username", probe.username, "Panel admin username")->required();
+  p_probe->add_option("--password", probe.password, "Panel admin password")->required();
+  auto* insecure = p_probe->add_flag("--insecure", probe.insecure, "Do not check the panel's certificate at all");
+  p_probe->add_option("--pin", probe.pin, "Accept only the certificate with this SHA-256 fingerprint (self-signed)")
+      ->excludes(insecure);
+  p_probe->add_option("--timeout-ms", probe.timeout_ms, "Timeout of each call in milliseconds")
+      ->check(CLI::Range(100, 300'000));
+  p_probe->callback(
+      [&] { code = with_config(config_path, [&](const ms::Config&) { return ms::app::panel_probe(probe); }); });
+
   cli.add_subcommand("doctor", "Check configuration, database, disk and key file; say what is wrong")->callback([&] {
     code = with_config(config_path, ms::app::doctor);
   });

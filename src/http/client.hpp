@@ -22,7 +22,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -47,6 +49,25 @@ struct MultipartField {
   }
 };
 
+// How one request checks the server's certificate, overriding the client's options.
+struct TlsPolicy {
+  enum class Mode {
+    kVerify,    // the chain must lead to a trusted CA (ca_file, or the system's) and name the host
+    kInsecure,  // no check at all: anyone on the path can read and change the exchange
+    kPinned,    // exactly the certificate whose SHA-256 is `pin`: for a self-signed certificate
+  };
+  Mode mode = Mode::kVerify;
+  std::string ca_file;  // kVerify: trust this CA bundle instead of the system's (empty: system's)
+  // kPinned: SHA-256 of the leaf certificate's DER, 64 hex digits, ':' separators allowed
+  // (what `openssl x509 -noout -fingerprint -sha256` prints). Chain and host name are not
+  // checked: the pin identifies the certificate. A pinned request never shares a connection
+  // with another request (each one makes and checks its own).
+  std::string pin;
+};
+
+// The 32 bytes of a fingerprint written as TlsPolicy::pin wants; kInvalidArgument otherwise.
+Result<std::string> parse_sha256_fingerprint(std::string_view text);
+
 struct ClientRequest {
   std::string method = "GET";
   std::string url;  // absolute http:// or https:// URL
@@ -59,6 +80,12 @@ struct ClientRequest {
   // in-flight slot or connection).
   std::chrono::milliseconds timeout{30'000};
   std::chrono::milliseconds connect_timeout{10'000};
+  // TLS checks for this request (https only); nullopt: the client's options.
+  std::optional<TlsPolicy> tls;
+  // Open a new connection for this request. libcurl silently sends a request again when a
+  // reused keep-alive connection turns out dead before any answer byte; for a call that must
+  // not run twice (a POST that creates something) that would be a hidden retry.
+  bool fresh_connection = false;
 };
 
 struct ClientResponse {

@@ -4,6 +4,10 @@
 #include "http/client.hpp"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -70,8 +74,47 @@ Result<Origin> parse_origin(const std::string& url) {
   return origin;
 }
 
+// ---- Certificate pinning ----------------------------------------------------------------
+// libcurl only pins public keys; owners see (and paste) certificate fingerprints. So a pinned
+// request turns curl's own checks off and gives OpenSSL a verify callback that accepts the
+// handshake only when the leaf certificate's SHA-256 equals the pin: nothing is sent before.
+
+int pin_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+int verify_pinned(int /*preverify_ok*/, X509_STORE_CTX* store) {
+  // Chain problems above the leaf do not matter: the leaf itself is pinned.
+  if (X509_STORE_CTX_get_error_depth(store) > 0) {
+    X509_STORE_CTX_set_error(store, X509_V_OK);
+    return 1;
+  }
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* pin =
+      ssl ? static_cast<const std::string*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), pin_index())) : nullptr;
+  X509* cert = X509_STORE_CTX_get_current_cert(store);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (pin == nullptr || cert == nullptr || X509_digest(cert, EVP_sha256(), digest, &length) != 1 ||
+      length != pin->size() || CRYPTO_memcmp(digest, pin->data(), length) != 0) {
+    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
+    return 0;
+  }
+  X509_STORE_CTX_set_error(store, X509_V_OK);
+  return 1;
+}
+
+CURLcode install_pin(CURL* /*easy*/, void* ssl_ctx, void* pin) {
+  auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+  SSL_CTX_set_ex_data(ctx, pin_index(), pin);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &verify_pinned);
+  return CURLE_OK;
+}
+
 struct Transfer {
   ClientRequest request;
+  std::string pin;  // raw 32 bytes when the request is pinned
   ClientCallback done;
   std::chrono::steady_clock::time_point queued_at;
   Origin origin;
@@ -115,6 +158,28 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 }
 
 }  // namespace
+
+Result<std::string> parse_sha256_fingerprint(std::string_view text) {
+  std::string out;
+  int nibble = -1;
+  for (char c : text) {
+    if (c == ':' || c == ' ') continue;
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0) return fail(ErrorCode::kInvalidArgument, "a SHA-256 fingerprint is 64 hex digits");
+    if (nibble < 0) {
+      nibble = v;
+    } else {
+      out.push_back(static_cast<char>(nibble * 16 + v));
+      nibble = -1;
+    }
+  }
+  if (nibble >= 0 || out.size() != 32)
+    return fail(ErrorCode::kInvalidArgument, "a SHA-256 fingerprint is 64 hex digits");
+  return out;
+}
 
 std::string CurlClientOptions::default_user_agent() { return std::string("mothership/") + kVersion; }
 
@@ -267,12 +332,33 @@ class CurlClient::Impl {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t.request.timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(t.request.connect_timeout.count()));
     curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
-    if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
-    if (!options_.pinned_sha256.empty()) {
-      curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, options_.pinned_sha256.c_str());
+    if (!t.request.tls) {
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+      if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+      if (!options_.pinned_sha256.empty()) {
+        curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, options_.pinned_sha256.c_str());
+      }
+    } else {
+      const TlsPolicy& tls = *t.request.tls;
+      bool verify = tls.mode == TlsPolicy::Mode::kVerify;
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+      if (verify && !tls.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str());
+      if (tls.mode == TlsPolicy::Mode::kPinned) {
+        auto pin = parse_sha256_fingerprint(tls.pin);
+        if (!pin) return fail(pin.error());
+        t.pin = std::move(*pin);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &install_pin);
+        curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, &t.pin);
+        // curl does not tell connections apart by our callback: never reuse one across pins.
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        // A resumed TLS session shows no certificate, so the pin could not be checked.
+        curl_easy_setopt(e, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+      }
     }
+    if (t.request.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);

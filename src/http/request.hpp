@@ -84,6 +84,9 @@ struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  // Close the connection without writing anything: for test servers that play a peer
+  // dying mid-call. Middleware still sees the response; the client sees a reset.
+  bool drop_connection = false;
 
   // Body is `body.dump()`, Content-Type application/json.
   static Response json(int status, const nlohmann::json& body);

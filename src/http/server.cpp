@@ -420,7 +420,7 @@ class Server::Impl {
     if (!peer_ec) req->remote_address = peer.address().to_string();
 
     Response res = co_await handle(c, req);
-    if (c->forced) co_return false;
+    if (c->forced || res.drop_connection) co_return false;
     bool keep_alive = msg.keep_alive() && !stopping_;
     bool wrote = co_await write(c, std::move(res), msg.version(), keep_alive, req->method == Method::kHead);
     co_return wrote&& keep_alive && !stopping_;

@@ -320,6 +320,66 @@ PY
     stop_serve
     ;;
 
+  panel_probe)
+    # `mothership panel probe` against the strict Marzban test panel (MS_MARZBAN_BIN).
+    MS_MARZBAN_BIN=${MS_MARZBAN_BIN:?MS_MARZBAN_BIN must point at marzban_test_server}
+    start_marzban() {  # start_marzban NAME [args...]: sets $mport
+      local name=$1; shift
+      rm -f "$work/$name.port"
+      "$MS_MARZBAN_BIN" --port 0 --port-file "$work/$name.port" "$@" >"$work/$name.log" 2>&1 &
+      pids+=("$!")
+      for _ in $(seq 1 200); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
+      [ -s "$work/$name.port" ] || { cat "$work/$name.log" >&2; fail "marzban_test_server did not start"; }
+      mport=$(cat "$work/$name.port")
+    }
+    probe() { "$MS_BIN" panel probe --type marzban --username admin --timeout-ms 3000 "$@"; }
+    start_marzban m1 --password 'S3cret pass'
+    code=0; out=$(probe --url "http://127.0.0.1:$mport/dashboard/" --password 'S3cret pass') || code=$?
+    expect_eq "$code" 0 "a healthy panel passes (report: $out)"
+    for step in login system inbounds create get modify reset revoke delete; do
+      expect_contains "$out" "\"step\": \"$step\"" "step $step reported"
+    done
+    expect_contains "$out" '"version": "0.7.0"' "version read from /api/system"
+    expect_contains "$out" '"ms":' "each step is timed"
+    expect_contains "$(curl -s "http://127.0.0.1:$mport/_test/state")" '"users":[]' "the probe account is gone"
+
+    code=0; out=$(probe --url "http://127.0.0.1:$mport" --password wrong 2>&1) || code=$?
+    expect_eq "$code" 1 "wrong password exit code"
+    expect_contains "$out" '"kind": "unauthorized"' "wrong password is named"
+    expect_not_contains "$out" "S3cret" "the password is never printed"
+
+    # A panel failing mid-way: every modify answers 500; the probe still removes its account.
+    curl -s -X POST "http://127.0.0.1:$mport/_test/faults" \
+      -d '{"method":"PUT","path":"/api/user/*","kind":"status","status":500,"times":-1}' >/dev/null
+    code=0; out=$(probe --url "http://127.0.0.1:$mport" --password 'S3cret pass') || code=$?
+    expect_eq "$code" 1 "failing panel exit code"
+    expect_contains "$out" '"kind": "server_error"' "the failing step says what failed"
+    expect_contains "$out" '"step": "cleanup"' "a cleanup step ran"
+    expect_contains "$(curl -s "http://127.0.0.1:$mport/_test/state")" '"users":[]' "no probe account left behind"
+    curl -s -X DELETE "http://127.0.0.1:$mport/_test/faults" >/dev/null
+
+    # HTTPS with a self-signed certificate and a secret path: verified fails, pinned passes.
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+      -keyout "$work/k.pem" -out "$work/c.pem" >/dev/null 2>&1
+    fp=$(openssl x509 -in "$work/c.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+    start_marzban m2 --version 0.8.4 --prefix /s3cretpath --tls-cert "$work/c.pem" --tls-key "$work/k.pem"
+    code=0; out=$(probe --url "https://127.0.0.1:$mport/s3cretpath" --password admin) || code=$?
+    expect_eq "$code" 1 "an untrusted certificate fails"
+    expect_contains "$out" '"kind": "tls"' "the certificate problem is named"
+    code=0; out=$(probe --url "https://127.0.0.1:$mport/s3cretpath" --password admin --pin "$fp") || code=$?
+    expect_eq "$code" 0 "a pinned self-signed certificate passes (report: $out)"
+    expect_contains "$out" '"version": "0.8.4"' "v0.8 read"
+    expect_not_contains "$out" "s3cretpath" "the secret path is not printed"
+    code=0; probe --url "https://127.0.0.1:$mport/s3cretpath" --password admin --pin nothex >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 2 "a malformed pin is a usage error"
+
+    # Nobody listening.
+    kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+    code=0; out=$(probe --url "https://127.0.0.1:$mport" --password admin --insecure) || code=$?
+    expect_eq "$code" 1 "a dead panel exit code"
+    expect_contains "$out" '"kind": "connection"' "a dead panel is named"
+    ;;
+
   *) fail "unknown scenario $scenario" ;;
 esac
 echo "PASS: $scenario ${2:-sqlite}"

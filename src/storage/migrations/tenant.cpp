@@ -247,11 +247,23 @@ CREATE TABLE notices_sent (
 )
 )sql";
 
+// Panels: how their certificate is checked, and the version last seen. Services: at most
+// one account per order, so no path can provision an order twice.
+constexpr std::string_view kPanelsTlsAndOneServicePerOrder = R"sql(
+ALTER TABLE panels ADD COLUMN tls_mode TEXT NOT NULL DEFAULT 'verify'
+  CHECK (tls_mode IN ('verify', 'insecure', 'pinned'));
+ALTER TABLE panels ADD COLUMN tls_pin TEXT;
+ALTER TABLE panels ADD COLUMN version TEXT;
+ALTER TABLE panels ADD COLUMN last_error TEXT;
+CREATE UNIQUE INDEX services_order ON services (order_id)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& tenant() {
   static const std::vector<Migration> list = {
       {1, "initial", kInitial},
+      {2, "panels_tls_and_one_service_per_order", kPanelsTlsAndOneServicePerOrder},
   };
   return list;
 }

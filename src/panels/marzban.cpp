@@ -1,0 +1,851 @@
+#include "panels/marzban.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "domain/rules.hpp"
+
+namespace ms::panels {
+
+using nlohmann::json;
+
+namespace {
+
+std::string url_encode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::size_t utf8_length(std::string_view s) {
+  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+// "2026-11-26T02:14:04.179724" (naive UTC, as Marzban sends) -> unix seconds. A zone
+// suffix, if a panel ever sends one, is honoured.
+std::optional<std::int64_t> parse_datetime(std::string_view s) {
+  int y, mo, d, h, mi, sec;
+  if (s.size() < 19 ||
+      std::sscanf(std::string(s.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  std::int64_t t = timegm(&tm);
+  std::string_view rest = s.substr(19);
+  while (!rest.empty() && (rest.front() == '.' || std::isdigit(static_cast<unsigned char>(rest.front())))) {
+    rest.remove_prefix(1);
+  }
+  if (rest.size() >= 6 && (rest.front() == '+' || rest.front() == '-')) {
+    int oh = 0, om = 0;
+    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &oh, &om) == 2) {
+      std::int64_t off = oh * 3600 + om * 60;
+      t += rest.front() == '+' ? -off : off;
+    }
+  }
+  return t;
+}
+
+std::int64_t int_or(const json& j, const char* key, std::int64_t fallback = 0) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return fallback;
+  return it->is_number_float() ? static_cast<std::int64_t>(it->get<double>()) : it->get<std::int64_t>();
+}
+
+std::string string_or(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<std::int64_t> opt_time(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return std::nullopt;
+  return parse_datetime(it->get<std::string>());
+}
+
+// A fixed-size pool of call slots per panel.
+class Slots {
+ public:
+  explicit Slots(int n) : free_(std::max(1, n)) {}
+  bool acquire(std::chrono::milliseconds wait) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, wait, [&] { return free_ > 0; })) return false;
+    --free_;
+    return true;
+  }
+  void release() {
+    {
+      std::lock_guard lock(mu_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int free_;
+};
+
+struct Call {
+  std::string method = "GET";
+  std::string path;  // after the base URL: "/api/user/x"
+  std::string body;  // JSON unless form
+  bool form = false;
+  bool idempotent = false;
+  bool health_probe = false;  // allowed while down
+};
+
+struct Outcome {
+  http::ClientResponse response;
+  int attempts = 1;
+};
+
+}  // namespace
+
+struct MarzbanPanel::Impl {
+  http::HttpClient& http;
+  MarzbanOptions opt;
+  const Clock& clock;
+  Slots slots;
+
+  mutable std::mutex mu;  // guards everything below
+  std::string base;       // normalized, or empty before the first call
+  std::optional<Error> bad_url;
+  crypto::Secret token;
+  std::uint64_t token_generation = 0;
+  HealthState state;
+  std::vector<InboundInfo> inbound_cache;
+  std::chrono::steady_clock::time_point inbounds_read{};
+  std::mutex login_mu;  // one login at a time
+
+  Impl(http::HttpClient& h, MarzbanOptions o)
+      : http(h),
+        opt(std::move(o)),
+        clock(opt.clock ? *opt.clock : SystemClock::instance()),
+        slots(opt.max_concurrent),
+        token(opt.cached_token) {
+    auto normalized = normalize_url(opt.base_url);
+    if (normalized) {
+      base = *normalized;
+    } else {
+      bad_url = normalized.error();
+    }
+  }
+
+  // ---- one exchange -------------------------------------------------------------------------
+  static PanelError transport_error(const Error& e, std::chrono::milliseconds timeout) {
+    switch (e.code) {
+      case ErrorCode::kTimeout:
+        return PanelError{PanelErrorKind::kTimeout,
+                          0,
+                          "no answer within " + std::to_string(timeout.count() / 1000.0).substr(0, 4) + " s",
+                          {}};
+      case ErrorCode::kLimitExceeded: return PanelError{PanelErrorKind::kBadResponse, 0, e.message, {}};
+      default: break;
+    }
+    const std::string& m = e.message;
+    bool tls = m.find("SSL") != std::string::npos || m.find("certificate") != std::string::npos ||
+               m.find("TLS") != std::string::npos;
+    return PanelError{tls ? PanelErrorKind::kTls : PanelErrorKind::kConnection, 0, m, {}};
+  }
+
+  // The error an HTTP answer that is not a success means.
+  static PanelError answer_error(const http::ClientResponse& r) {
+    PanelError e;
+    e.http_status = r.status;
+    json body = json::parse(r.body, nullptr, false);
+    bool is_json = !body.is_discarded() && body.is_object();
+    if (r.status >= 500) {
+      e.kind = PanelErrorKind::kServerError;
+      e.detail = is_json && body.contains("detail") && body["detail"].is_string()
+                     ? body["detail"].get<std::string>()
+                     : "the panel failed (HTTP " + std::to_string(r.status) + ")";
+      return e;
+    }
+    if (!is_json || !body.contains("detail")) {
+      e.kind = PanelErrorKind::kBadResponse;
+      e.detail = "the address did not answer like a Marzban panel (HTTP " + std::to_string(r.status) +
+                 (r.body.find('<') != std::string::npos ? ", HTML" : "") + ")";
+      return e;
+    }
+    const json& d = body["detail"];
+    if (d.is_string()) {
+      e.detail = d.get<std::string>();
+    } else if (d.is_object()) {
+      for (const auto& [field, msg] : d.items()) {
+        std::string text = msg.is_string() ? msg.get<std::string>() : msg.dump();
+        e.fields[field] = text;
+        e.detail += (e.detail.empty() ? "" : "; ") + field + ": " + text;
+      }
+    } else if (d.is_array()) {  // FastAPI's usual shape
+      for (const auto& item : d) {
+        std::string field = "body";
+        if (item.contains("loc") && item["loc"].is_array() && !item["loc"].empty()) {
+          const json& last = item["loc"].back();
+          field = last.is_string() ? last.get<std::string>() : last.dump();
+        }
+        std::string text = item.value("msg", std::string("invalid"));
+        e.fields[field] = text;
+        e.detail += (e.detail.empty() ? "" : "; ") + field + ": " + text;
+      }
+    }
+    switch (r.status) {
+      case 400: e.kind = PanelErrorKind::kBadRequest; break;
+      case 401: e.kind = PanelErrorKind::kUnauthorized; break;
+      case 403: e.kind = PanelErrorKind::kForbidden; break;
+      case 404:
+        // FastAPI's own 404 means no such route: the URL or its path prefix is wrong.
+        e.kind = e.detail == "Not Found" ? PanelErrorKind::kBadResponse : PanelErrorKind::kNotFound;
+        if (e.kind == PanelErrorKind::kBadResponse) e.detail = "no Marzban API at this address (check the path)";
+        break;
+      case 405: e.kind = PanelErrorKind::kBadResponse; break;
+      case 409: e.kind = PanelErrorKind::kConflict; break;
+      case 422: e.kind = PanelErrorKind::kValidation; break;
+      default: e.kind = PanelErrorKind::kBadRequest; break;
+    }
+    return e;
+  }
+
+  static bool counts_against_health(const PanelError& e) {
+    switch (e.kind) {
+      case PanelErrorKind::kServerError:
+      case PanelErrorKind::kTimeout:
+      case PanelErrorKind::kConnection:
+      case PanelErrorKind::kTls:
+      case PanelErrorKind::kBadResponse:
+      case PanelErrorKind::kUnauthorized: return true;
+      default: return false;
+    }
+  }
+
+  // Health after a call: the panel answered like a panel (a 404 is an answer), or it failed.
+  // Only a health check brings a panel that is down back up.
+  void record(const std::optional<PanelError>& failure, bool probe) {
+    std::lock_guard lock(mu);
+    state.checked_at = clock.now();
+    if (!failure || !counts_against_health(*failure)) {
+      state.consecutive_failures = 0;
+      if (!failure) state.last_error.reset();
+      if (probe) state.up = true;
+      return;
+    }
+    ++state.consecutive_failures;
+    state.last_error = failure;
+    if (probe || state.consecutive_failures >= opt.failures_before_down) {
+      if (state.up) spdlog::warn("panel {}: marked down: {}", origin(), failure->describe());
+      state.up = false;
+    }
+  }
+
+  std::string origin() const {
+    auto o = http::loggable_origin(base);
+    return o ? *o : std::string("<invalid url>");
+  }
+
+  PanelResult<http::ClientResponse> send_once(const Call& call, const std::string& bearer) {
+    http::ClientRequest req;
+    req.method = call.method;
+    req.url = base + call.path;
+    req.timeout = opt.timeout;
+    req.connect_timeout = std::min(opt.timeout, std::chrono::milliseconds(10'000));
+    req.tls = opt.tls;
+    // libcurl re-sends a request on its own when a reused connection dies before the answer:
+    // never for a call that must not run twice, nor for a delete (whose own retry logic
+    // must see the lost answer to read a 404 as "already gone").
+    req.fresh_connection = !call.idempotent || call.method == "DELETE";
+    req.headers.emplace_back("Accept", "application/json");
+    if (call.form) {
+      req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    } else if (!call.body.empty() || call.method == "POST" || call.method == "PUT") {
+      req.headers.emplace_back("Content-Type", "application/json");
+    }
+    if (!bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + bearer);
+    req.body = call.body;
+    auto r = http.send_sync(std::move(req));
+    if (!r) return tl::unexpected(transport_error(r.error(), opt.timeout));
+    return std::move(*r);
+  }
+
+  PanelResult<void> do_login() {
+    Call call;
+    call.method = "POST";
+    call.path = "/api/admin/token";
+    call.form = true;
+    call.body = "username=" + url_encode(opt.username) + "&password=" + url_encode(opt.password.reveal());
+    auto r = send_once(call, "");
+    call.body.assign(call.body.size(), '\0');  // the password does not linger in memory
+    if (!r) return tl::unexpected(r.error());
+    if (r->status != 200) {
+      PanelError e = answer_error(*r);
+      if (e.kind == PanelErrorKind::kUnauthorized) e.detail = "the panel refused the username or password";
+      if (e.kind == PanelErrorKind::kNotFound) e.kind = PanelErrorKind::kBadResponse;
+      return tl::unexpected(e);
+    }
+    json body = json::parse(r->body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("access_token") ||
+        !body["access_token"].is_string()) {
+      return panel_fail(PanelErrorKind::kBadResponse, "the login answer has no access token", r->status);
+    }
+    crypto::Secret fresh(body["access_token"].get<std::string>());
+    {
+      std::lock_guard lock(mu);
+      token = fresh;
+      ++token_generation;
+    }
+    if (opt.on_login) opt.on_login(fresh);
+    return {};
+  }
+
+  // The current token (logging in if there is none), with its generation.
+  PanelResult<std::pair<std::string, std::uint64_t>> current_token() {
+    {
+      std::lock_guard lock(mu);
+      if (!token.empty()) return std::pair{token.reveal(), token_generation};
+    }
+    std::lock_guard login_lock(login_mu);
+    {
+      std::lock_guard lock(mu);
+      if (!token.empty()) return std::pair{token.reveal(), token_generation};
+    }
+    if (auto l = do_login(); !l) return tl::unexpected(l.error());
+    std::lock_guard lock(mu);
+    return std::pair{token.reveal(), token_generation};
+  }
+
+  // Logs in again unless another thread already did since `stale_generation`.
+  PanelResult<void> relogin(std::uint64_t stale_generation) {
+    std::lock_guard login_lock(login_mu);
+    {
+      std::lock_guard lock(mu);
+      if (token_generation != stale_generation && !token.empty()) return {};
+    }
+    return do_login();
+  }
+
+  // Cap, down check, auth with one re-login on 401, retries for idempotent calls, health.
+  PanelResult<Outcome> exchange(const Call& call) {
+    if (bad_url) return panel_fail(PanelErrorKind::kConnection, "the panel URL is not valid: " + bad_url->message);
+    {
+      std::lock_guard lock(mu);
+      if (!state.up && !call.health_probe) {
+        PanelError e{
+            PanelErrorKind::kDown, 0, state.last_error ? state.last_error->describe() : std::string("marked down"), {}};
+        return tl::unexpected(e);
+      }
+    }
+    if (!slots.acquire(opt.queue_timeout)) {
+      return panel_fail(PanelErrorKind::kBusy, "too many calls to this panel at once");
+    }
+    struct Release {
+      Slots& s;
+      ~Release() { s.release(); }
+    } release{slots};
+
+    const int attempts = call.idempotent ? std::max(1, opt.attempts) : 1;
+    bool relogged = false;
+    std::optional<PanelError> last;
+    for (int attempt = 1; attempt <= attempts; ++attempt) {
+      if (attempt > 1) std::this_thread::sleep_for(opt.backoff * (1 << std::min(attempt - 2, 8)));
+      auto t = current_token();
+      if (!t) {
+        last = t.error();
+        if (!t.error().transient()) break;
+        continue;
+      }
+      auto r = send_once(call, t->first);
+      if (r && r->status == 401 && !relogged) {
+        relogged = true;
+        if (auto l = relogin(t->second); !l) {
+          last = l.error();
+          break;
+        }
+        --attempt;  // the re-login's repeat is not a retry
+        continue;
+      }
+      if (!r) {
+        last = r.error();
+        continue;
+      }
+      if (r->status >= 500) {
+        last = answer_error(*r);
+        continue;
+      }
+      Outcome out{std::move(*r), attempt};
+      if (out.response.status >= 400) {
+        PanelError e = answer_error(out.response);
+        record(e, call.health_probe);
+      } else {
+        record(std::nullopt, call.health_probe);
+      }
+      return out;
+    }
+    record(last, call.health_probe);
+    return tl::unexpected(*last);
+  }
+
+  // exchange() + 2xx check + JSON parse.
+  PanelResult<std::pair<json, int>> call_json(const Call& call) {
+    auto out = exchange(call);
+    if (!out) return tl::unexpected(out.error());
+    if (out->response.status < 200 || out->response.status >= 300) {
+      PanelError e = answer_error(out->response);
+      // A delete repeated after a lost answer finds the account gone: that is the success.
+      if (call.method == "DELETE" && out->attempts > 1 && e.kind == PanelErrorKind::kNotFound) {
+        return std::pair{json::object(), out->attempts};
+      }
+      return tl::unexpected(e);
+    }
+    json body = json::parse(out->response.body, nullptr, false);
+    if (body.is_discarded()) {
+      PanelError e{PanelErrorKind::kBadResponse,
+                   out->response.status,
+                   "the address did not answer like a Marzban panel (not JSON)",
+                   {}};
+      record(e, call.health_probe);
+      return tl::unexpected(e);
+    }
+    return std::pair{std::move(body), out->attempts};
+  }
+
+  // ---- JSON <-> accounts ------------------------------------------------------------------
+  std::string absolute(const std::string& url) const {
+    if (url.empty() || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return url;
+    // Marzban without a subscription prefix sends "/sub/...": relative to the panel's origin.
+    auto o = http::loggable_origin(base);
+    return (o ? *o : base) + (url.front() == '/' ? "" : "/") + url;
+  }
+
+  PanelResult<Account> parse_account(const json& j) const {
+    if (!j.is_object() || !j.contains("username") || !j["username"].is_string() || !j.contains("status")) {
+      return panel_fail(PanelErrorKind::kBadResponse, "the panel's account answer lacks username or status");
+    }
+    Account a;
+    a.username = j["username"].get<std::string>();
+    auto status = parse_account_status(string_or(j, "status"));
+    if (!status)
+      return panel_fail(PanelErrorKind::kBadResponse, "unknown account status '" + string_or(j, "status") + "'");
+    a.status = *status;
+    a.data_limit_bytes = int_or(j, "data_limit");
+    a.used_bytes = int_or(j, "used_traffic");
+    a.lifetime_used_bytes = int_or(j, "lifetime_used_traffic", a.used_bytes);
+    a.expire_at = int_or(j, "expire");
+    a.on_hold_seconds = int_or(j, "on_hold_expire_duration");
+    a.reset = parse_reset_strategy(string_or(j, "data_limit_reset_strategy")).value_or(ResetStrategy::kNoReset);
+    if (auto it = j.find("inbounds"); it != j.end() && it->is_object()) {
+      for (const auto& [p, tags] : it->items()) {
+        auto protocol = parse_protocol(p);
+        if (!protocol || !tags.is_array()) continue;
+        auto& list = a.inbounds[*protocol];
+        for (const auto& t : tags)
+          if (t.is_string()) list.push_back(t.get<std::string>());
+      }
+    }
+    if (auto it = j.find("proxies"); it != j.end() && it->is_object()) {
+      for (const auto& [p, _] : it->items())
+        if (auto protocol = parse_protocol(p)) a.inbounds.try_emplace(*protocol);
+    }
+    a.note = string_or(j, "note");
+    a.subscription_url = absolute(string_or(j, "subscription_url"));
+    if (auto it = j.find("links"); it != j.end() && it->is_array()) {
+      for (const auto& l : *it)
+        if (l.is_string()) a.links.push_back(l.get<std::string>());
+    }
+    a.created_at = opt_time(j, "created_at").value_or(0);
+    a.online_at = opt_time(j, "online_at");
+    a.sub_updated_at = opt_time(j, "sub_updated_at");
+    return a;
+  }
+
+  PanelResult<Account> account_call(const Call& call) {
+    auto r = call_json(call);
+    if (!r) return tl::unexpected(r.error());
+    return parse_account(r->first);
+  }
+
+  static std::string user_path(const std::string& username) { return "/api/user/" + url_encode(username); }
+
+  PanelResult<json> raw_user(const std::string& username) {
+    Call call;
+    call.path = user_path(username);
+    call.idempotent = true;
+    auto r = call_json(call);
+    if (!r) return tl::unexpected(r.error());
+    return std::move(r->first);
+  }
+
+  // ---- inbounds ---------------------------------------------------------------------------
+  PanelResult<std::vector<InboundInfo>> read_inbounds() {
+    Call call;
+    call.path = "/api/inbounds";
+    call.idempotent = true;
+    auto r = call_json(call);
+    if (!r) return tl::unexpected(r.error());
+    if (!r->first.is_object()) return panel_fail(PanelErrorKind::kBadResponse, "inbounds are not an object");
+    std::vector<InboundInfo> out;
+    for (const auto& [p, list] : r->first.items()) {
+      auto protocol = parse_protocol(p);
+      if (!protocol || !list.is_array()) continue;
+      for (const auto& i : list) {
+        InboundInfo info;
+        info.protocol = *protocol;
+        info.tag = string_or(i, "tag");
+        info.network = string_or(i, "network");
+        info.tls = string_or(i, "tls");
+        if (i.contains("port")) info.port = i["port"].is_string() ? i["port"].get<std::string>() : i["port"].dump();
+        if (!info.tag.empty()) out.push_back(std::move(info));
+      }
+    }
+    std::lock_guard lock(mu);
+    inbound_cache = out;
+    inbounds_read = clock.steady_now();
+    return out;
+  }
+
+  PanelResult<std::vector<InboundInfo>> cached_inbounds() {
+    {
+      std::lock_guard lock(mu);
+      if (inbounds_read != std::chrono::steady_clock::time_point{} &&
+          clock.steady_now() - inbounds_read < opt.inbounds_ttl) {
+        return inbound_cache;
+      }
+    }
+    return read_inbounds();
+  }
+
+  void forget_inbounds() {
+    std::lock_guard lock(mu);
+    inbounds_read = {};
+  }
+
+  // The selection checked against the panel's inbounds: every protocol has one, every tag
+  // exists and belongs to its protocol. Empty lists become every tag of the protocol.
+  PanelResult<InboundSelection> resolve(const InboundSelection& wanted) {
+    if (wanted.empty()) return panel_fail(PanelErrorKind::kValidation, "choose at least one protocol");
+    auto have = cached_inbounds();
+    if (!have) return tl::unexpected(have.error());
+    InboundSelection out;
+    for (const auto& [protocol, tags] : wanted) {
+      std::vector<std::string> all;
+      for (const auto& i : *have)
+        if (i.protocol == protocol) all.push_back(i.tag);
+      if (all.empty()) {
+        return panel_fail(PanelErrorKind::kBadRequest,
+                          "the panel has no inbound for " + std::string(to_string(protocol)) + " any more");
+      }
+      for (const auto& t : tags) {
+        if (std::find(all.begin(), all.end(), t) == all.end()) {
+          PanelError e{PanelErrorKind::kValidation,
+                       0,
+                       "inbounds: the panel has no " + std::string(to_string(protocol)) + " inbound '" + t + "'",
+                       {{"inbounds", "no inbound " + t}}};
+          return tl::unexpected(e);
+        }
+      }
+      out[protocol] = tags.empty() ? all : tags;
+    }
+    return out;
+  }
+
+  static PanelResult<void> check_common(std::optional<std::int64_t> limit, std::optional<std::int64_t> expire,
+                                        const std::optional<std::string>& note) {
+    if (limit && *limit < 0) return panel_fail(PanelErrorKind::kValidation, "data_limit: cannot be negative");
+    if (expire && *expire < 0) return panel_fail(PanelErrorKind::kValidation, "expire: cannot be negative");
+    if (note && utf8_length(*note) > 500) {
+      return panel_fail(PanelErrorKind::kValidation, "note: at most 500 characters");
+    }
+    return {};
+  }
+};
+
+MarzbanPanel::MarzbanPanel(http::HttpClient& http, MarzbanOptions options)
+    : impl_(std::make_unique<Impl>(http, std::move(options))) {}
+MarzbanPanel::~MarzbanPanel() = default;
+
+Result<std::string> MarzbanPanel::normalize_url(std::string_view url) {
+  std::string u(url);
+  while (!u.empty() && std::isspace(static_cast<unsigned char>(u.back()))) u.pop_back();
+  while (!u.empty() && std::isspace(static_cast<unsigned char>(u.front()))) u.erase(0, 1);
+  if (auto cut = u.find_first_of("#?"); cut != std::string::npos) u.erase(cut);
+  auto origin = http::loggable_origin(u);
+  if (!origin) return fail(ErrorCode::kInvalidArgument, "the panel URL must look like https://host:port");
+  while (!u.empty() && u.back() == '/') u.pop_back();
+  const std::string dashboard = "/dashboard";
+  if (u.size() > dashboard.size() && u.compare(u.size() - dashboard.size(), dashboard.size(), dashboard) == 0) {
+    u.erase(u.size() - dashboard.size());
+  }
+  while (!u.empty() && u.back() == '/') u.pop_back();
+  return u;
+}
+
+PanelResult<void> MarzbanPanel::login() {
+  if (impl_->bad_url) return panel_fail(PanelErrorKind::kConnection, impl_->bad_url->message);
+  std::lock_guard login_lock(impl_->login_mu);
+  auto r = impl_->do_login();
+  if (!r) impl_->record(r.error(), false);
+  return r;
+}
+
+std::string MarzbanPanel::version() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state.version;
+}
+
+PanelResult<Account> MarzbanPanel::create(const NewAccount& a) {
+  if (!domain::is_valid_panel_username(a.username)) {
+    PanelError e{PanelErrorKind::kValidation,
+                 0,
+                 "username: 3 to 32 of a-z, 0-9 and underscores in between",
+                 {{"username", "invalid"}}};
+    return tl::unexpected(e);
+  }
+  if (auto c = Impl::check_common(a.data_limit_bytes, a.expire_at, a.note); !c) return tl::unexpected(c.error());
+  if (a.on_hold_seconds < 0) return panel_fail(PanelErrorKind::kValidation, "on_hold: cannot be negative");
+  if (a.on_hold_seconds > 0 && a.expire_at > 0) {
+    return panel_fail(PanelErrorKind::kValidation, "an on-hold account starts its period at first use: no expiry");
+  }
+  auto selection = impl_->resolve(a.inbounds);
+  if (!selection) return tl::unexpected(selection.error());
+  json proxies = json::object();
+  json inbounds = json::object();
+  for (const auto& [protocol, tags] : *selection) {
+    proxies[std::string(to_string(protocol))] = json::object();
+    inbounds[std::string(to_string(protocol))] = tags;
+  }
+  json body = {{"username", a.username},
+               {"proxies", proxies},
+               {"inbounds", inbounds},
+               {"data_limit", a.data_limit_bytes},
+               {"data_limit_reset_strategy", std::string(to_string(a.reset))},
+               {"note", a.note}};
+  if (a.on_hold_seconds > 0) {
+    body["status"] = "on_hold";
+    body["on_hold_expire_duration"] = a.on_hold_seconds;
+  } else {
+    body["status"] = "active";
+    body["expire"] = a.expire_at;
+  }
+  Call call;
+  call.method = "POST";
+  call.path = "/api/user";
+  call.body = body.dump();
+  auto r = impl_->call_json(call);
+  if (!r) {
+    if (r.error().kind == PanelErrorKind::kBadRequest || r.error().fields.count("inbounds")) impl_->forget_inbounds();
+    return tl::unexpected(r.error());
+  }
+  return impl_->parse_account(r->first);
+}
+
+PanelResult<Account> MarzbanPanel::get(const std::string& username) {
+  auto j = impl_->raw_user(username);
+  if (!j) return tl::unexpected(j.error());
+  return impl_->parse_account(*j);
+}
+
+PanelResult<Account> MarzbanPanel::modify(const std::string& username, const AccountChanges& c) {
+  if (auto v = Impl::check_common(c.data_limit_bytes, c.expire_at, c.note); !v) return tl::unexpected(v.error());
+  json body = json::object();
+  if (c.inbounds) {
+    auto selection = impl_->resolve(*c.inbounds);
+    if (!selection) return tl::unexpected(selection.error());
+    auto current = impl_->raw_user(username);
+    if (!current) return tl::unexpected(current.error());
+    json proxies = json::object();
+    json inbounds = json::object();
+    for (const auto& [protocol, tags] : *selection) {
+      std::string p(to_string(protocol));
+      // Kept protocols keep their settings: {} would make Marzban issue new credentials.
+      const json& old = (*current)["proxies"];
+      proxies[p] = old.is_object() && old.contains(p) ? old[p] : json::object();
+      inbounds[p] = tags;
+    }
+    body["proxies"] = proxies;
+    body["inbounds"] = inbounds;
+  }
+  if (c.data_limit_bytes) body["data_limit"] = *c.data_limit_bytes;
+  if (c.expire_at) body["expire"] = *c.expire_at;
+  if (c.reset) body["data_limit_reset_strategy"] = std::string(to_string(*c.reset));
+  if (c.note) body["note"] = *c.note;
+  if (body.empty()) return get(username);
+  Call call;
+  call.method = "PUT";
+  call.path = Impl::user_path(username);
+  call.body = body.dump();
+  call.idempotent = true;  // absolute values: repeating it changes nothing
+  return impl_->account_call(call);
+}
+
+PanelResult<Account> MarzbanPanel::renew(const std::string& username, const Renewal& renewal) {
+  auto current = get(username);
+  if (!current) return tl::unexpected(current.error());
+  auto plan = plan_renewal(*current, renewal, impl_->clock.unix_seconds());
+  if (!plan) return tl::unexpected(plan.error());
+  PanelResult<Account> out = *current;
+  if (plan->changes.data_limit_bytes || plan->changes.expire_at) {
+    out = modify(username, plan->changes);
+    if (!out) return out;
+  }
+  if (plan->reset_usage) out = reset_usage(username);
+  return out;
+}
+
+PanelResult<Account> MarzbanPanel::reset_usage(const std::string& username) {
+  Call call;
+  call.method = "POST";
+  call.path = Impl::user_path(username) + "/reset";
+  call.idempotent = true;  // sets usage to zero: the same after a repeat
+  return impl_->account_call(call);
+}
+
+PanelResult<Account> MarzbanPanel::revoke_link(const std::string& username) {
+  Call call;
+  call.method = "POST";
+  call.path = Impl::user_path(username) + "/revoke_sub";
+  return impl_->account_call(call);
+}
+
+PanelResult<Account> MarzbanPanel::enable(const std::string& username) {
+  Call call;
+  call.method = "PUT";
+  call.path = Impl::user_path(username);
+  call.body = R"({"status":"active"})";
+  call.idempotent = true;
+  return impl_->account_call(call);
+}
+
+PanelResult<Account> MarzbanPanel::disable(const std::string& username) {
+  Call call;
+  call.method = "PUT";
+  call.path = Impl::user_path(username);
+  call.body = R"({"status":"disabled"})";
+  call.idempotent = true;
+  return impl_->account_call(call);
+}
+
+PanelResult<void> MarzbanPanel::remove(const std::string& username) {
+  Call call;
+  call.method = "DELETE";
+  call.path = Impl::user_path(username);
+  call.idempotent = true;
+  auto r = impl_->call_json(call);
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+PanelResult<AccountPage> MarzbanPanel::list(const ListQuery& q) {
+  if (q.offset < 0 || q.limit < 1 || q.limit > 1000) {
+    return panel_fail(PanelErrorKind::kValidation, "list: offset >= 0 and limit 1..1000");
+  }
+  Call call;
+  call.path =
+      "/api/users?offset=" + std::to_string(q.offset) + "&limit=" + std::to_string(q.limit) + "&sort=created_at";
+  if (!q.search.empty()) call.path += "&search=" + url_encode(q.search);
+  if (q.status) call.path += "&status=" + std::string(to_string(*q.status));
+  call.idempotent = true;
+  auto r = impl_->call_json(call);
+  if (!r) return tl::unexpected(r.error());
+  const json& j = r->first;
+  if (!j.is_object() || !j.contains("users") || !j["users"].is_array()) {
+    return panel_fail(PanelErrorKind::kBadResponse, "the users list has no 'users'");
+  }
+  AccountPage page;
+  page.total = int_or(j, "total", static_cast<std::int64_t>(j["users"].size()));
+  for (const auto& u : j["users"]) {
+    auto a = impl_->parse_account(u);
+    if (!a) return tl::unexpected(a.error());
+    page.accounts.push_back(std::move(*a));
+  }
+  return page;
+}
+
+PanelResult<std::vector<InboundInfo>> MarzbanPanel::inbounds() { return impl_->read_inbounds(); }
+
+namespace {
+PanelResult<SystemStats> parse_system(const json& j) {
+  if (!j.is_object() || !j.contains("version") || !j["version"].is_string()) {
+    return panel_fail(PanelErrorKind::kBadResponse, "the system answer has no version");
+  }
+  SystemStats s;
+  s.version = j["version"].get<std::string>();
+  s.total_users = int_or(j, "total_user");
+  s.active_users = int_or(j, "users_active");
+  s.mem_total = int_or(j, "mem_total");
+  s.mem_used = int_or(j, "mem_used");
+  s.cpu_cores = int_or(j, "cpu_cores");
+  s.cpu_usage = j.contains("cpu_usage") && j["cpu_usage"].is_number() ? j["cpu_usage"].get<double>() : 0.0;
+  s.incoming_bytes = int_or(j, "incoming_bandwidth");
+  s.outgoing_bytes = int_or(j, "outgoing_bandwidth");
+  return s;
+}
+}  // namespace
+
+PanelResult<SystemStats> MarzbanPanel::system() {
+  Call call;
+  call.path = "/api/system";
+  call.idempotent = true;
+  auto r = impl_->call_json(call);
+  if (!r) return tl::unexpected(r.error());
+  auto s = parse_system(r->first);
+  if (s) {
+    std::lock_guard lock(impl_->mu);
+    impl_->state.version = s->version;
+  }
+  return s;
+}
+
+PanelResult<SubscriptionInfo> MarzbanPanel::subscription(const std::string& username) {
+  auto a = get(username);
+  if (!a) return tl::unexpected(a.error());
+  SubscriptionInfo s;
+  s.url = a->subscription_url;
+  s.links = a->links;
+  s.status = a->status;
+  s.used_bytes = a->used_bytes;
+  s.data_limit_bytes = a->data_limit_bytes;
+  s.expire_at = a->expire_at;
+  return s;
+}
+
+PanelResult<SystemStats> MarzbanPanel::check_health() {
+  Call call;
+  call.path = "/api/system";
+  call.idempotent = false;  // one honest try: the caller decides when to check again
+  call.health_probe = true;
+  auto r = impl_->call_json(call);
+  if (!r) return tl::unexpected(r.error());
+  auto s = parse_system(r->first);
+  if (!s) {
+    impl_->record(s.error(), true);
+    return s;
+  }
+  std::lock_guard lock(impl_->mu);
+  impl_->state.version = s->version;
+  return s;
+}
+
+HealthState MarzbanPanel::health() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->state;
+}
+
+}  // namespace ms::panels
