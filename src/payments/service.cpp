@@ -286,12 +286,14 @@ Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayRepo
   return out;
 }
 
-Result<Outcome> expire_in(Session& s, const PaymentRecord& p, std::int64_t now, std::string_view why) {
+// Expires a payment; with `cancel_order` its order too when no other payment is open.
+Result<Outcome> expire_in(Session& s, const PaymentRecord& p, std::int64_t now, std::string_view why,
+                          bool cancel_order = true) {
   auto c = claim(s, p.id, p.state, PaymentState::kExpired, "reject_reason = COALESCE(reject_reason, :why)",
                  {{"why", std::string(why)}}, now);
   if (!c) return fail(std::move(c.error()));
   if (!*c) return Outcome::kAlreadyApplied;
-  if (p.order_id) {
+  if (p.order_id && cancel_order) {
     auto cancelled = s.exec(
         "UPDATE orders SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE id = :id AND "
         "status IN ('pending', 'awaiting_payment') AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = :id2 "
@@ -604,7 +606,8 @@ Result<Checkout> PaymentService::start_with(const NewPayment& spec, PaymentMetho
   if (!started) {
     // Nothing was handed to the payer: close the payment so it never blocks an amount.
     auto closed = db_.transaction([&](Session& s) -> Result<Outcome> {
-      return expire_in(s, p, clock_.unix_seconds(), "the gateway did not start: " + started.error().message);
+      // The order stays payable: the payer may try again or choose another method.
+      return expire_in(s, p, clock_.unix_seconds(), "the gateway did not start: " + started.error().message, false);
     });
     if (!closed) spdlog::warn("payment {}: cannot close after a failed start: {}", p.id, closed.error().message);
     return fail(std::move(started.error()));
@@ -949,7 +952,7 @@ Result<RecoveryReport> PaymentService::recover() {
         auto p = load_existing(s, o.id);
         if (!p) return fail(std::move(p.error()));
         if (p->state != PaymentState::kCreated) return Outcome::kNoChange;
-        return expire_in(s, *p, now, "the gateway call was interrupted");
+        return expire_in(s, *p, now, "the gateway call was interrupted", false);
       });
       if (!out) return fail(std::move(out.error()));
       if (*out == Outcome::kExpired) ++report.abandoned;
