@@ -397,6 +397,14 @@ TEST_P(PaymentsTest, StarsInvoicePreCheckoutPaymentAndRefund) {
   EXPECT_EQ(refunder_->calls[0], (std::pair<std::int64_t, std::string>{104, "stxCHARGE1"}));
   EXPECT_EQ(service_->refund(c->payment.id, "twice").error().code, ErrorCode::kConflict);
 
+  // A successful_payment in another currency than the invoice's is flagged, not credited.
+  const auto odd = add_order(user, {100, Currency::kXtr});
+  auto c3 = service_->pay_order(odd, PaymentMethod::kTelegramStars);
+  ASSERT_TRUE(c3);
+  EXPECT_EQ(*service_->stars_paid(c3->action.invoice_payload, "USD", 100, "stxCHARGE3"), Outcome::kFlagged);
+  EXPECT_EQ(payment(c3->payment.id).flag.value_or(""), "currency_mismatch");
+  EXPECT_EQ(order_status(odd), "awaiting_payment");
+
   // An invoice the payer opens after its deadline is refused before they pay.
   const auto late = add_order(user, {100, Currency::kXtr});
   auto c2 = service_->pay_order(late, PaymentMethod::kTelegramStars);
@@ -676,6 +684,31 @@ TEST_P(PaymentsTest, CrashBetweenGatewayPaidAndFulfilmentResumesAndFulfilsOnce) 
   EXPECT_EQ(hook.fulfilled, 1);
   EXPECT_EQ(order_status(order), "completed");
   EXPECT_TRUE(service_->pending_outbox()->empty());
+}
+
+TEST_P(PaymentsTest, CrashRightAfterTheStartCallIsClosedOnRecovery) {
+  const auto user = add_user(114);
+  const auto order = add_order(user, {6'000'000, Currency::kIrr});
+  struct Crash {};
+  auto dying = make_service([](std::string_view point) {
+    if (point == "after_start_call") throw Crash{};
+  });
+  EXPECT_THROW(dying->pay_order(order, PaymentMethod::kStripe), Crash);
+  dying.reset();
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payments WHERE status = 'created'"), 1);
+  auto early = service_->recover();
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->abandoned, 0);  // might still be in flight
+  clock_.advance(121s);
+  auto report = service_->recover();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->abandoned, 1);
+  EXPECT_EQ(count("SELECT COUNT(*) AS n FROM payments WHERE status = 'expired'"), 1);
+  EXPECT_EQ(order_status(order), "awaiting_payment");
+  auto again = service_->pay_order(order, PaymentMethod::kStripe);
+  ASSERT_TRUE(again) << again.error().to_string();
+  ASSERT_TRUE(gw_->deliver(*gw_->stripe_complete(*again->payment.provider_ref)));
+  EXPECT_EQ(order_status(order), "paid");
 }
 
 TEST_P(PaymentsTest, AClaimedOutboxItemOfADeadDispatcherIsRetriedAfterItsClaim) {
