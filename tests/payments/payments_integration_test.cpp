@@ -12,6 +12,7 @@
 #include "payments/card/card_to_card.hpp"
 #include "payments/nowpayments/nowpayments.hpp"
 #include "payments/paypal/paypal.hpp"
+#include "payments/registry.hpp"
 #include "payments/routes.hpp"
 #include "payments/service.hpp"
 #include "payments/stars/stars.hpp"
@@ -799,6 +800,65 @@ TEST_P(PaymentsTest, LedgerStaysConsistentUnderConcurrentCreditsAndDebits) {
       ErrorCode::kLimitExceeded);
   EXPECT_EQ(ledger.apply({user, {1, Currency::kUsd}, domain::LedgerReason::kTopUp, "usd", std::nullopt}).error().code,
             ErrorCode::kInvalidArgument);
+}
+
+// ---- the registry: a tenant's settings to a working service ------------------------------------
+
+TEST_P(PaymentsTest, RegistryBuildsATenantsServiceFromItsEncryptedSettings) {
+  auto insert = [&](const std::string& provider, int enabled, const std::string& config,
+                    std::optional<std::string> secret) {
+    auto r = db_->with_session([&](Session& s) {
+      return s.exec(
+          "INSERT INTO payment_methods (provider, enabled, config, secret_enc, updated_at) "
+          "VALUES (:p, :e, :c, :s, 1)",
+          {{"p", provider},
+           {"e", std::int64_t{enabled}},
+           {"c", config},
+           {"s", secret ? storage::Value{*secret} : storage::Value{}}});
+    });
+    ASSERT_TRUE(r) << r.error().to_string();
+  };
+  // A stand-in envelope: "enc:" + plaintext (the real one is crypto::SecretBox).
+  auto seal = [](const std::string& plain) { return "enc:" + plain; };
+  insert("stripe", 1, "{}",
+         seal(R"({"secret_key":")" + gw_options_.stripe_secret_key + R"(","webhook_secret":")" +
+              gw_options_.stripe_webhook_secret + R"("})"));
+  insert("card_to_card", 1, R"({"card_number":"6037990000009999","card_holder":"Shop"})", std::nullopt);
+  insert("zarinpal", 0, "{}", seal(R"({"merchant_id":"x"})"));
+  insert("paypal", 1, "{}", std::string("garbage"));  // cannot be opened: left out
+  GatewayUrls urls;
+  urls.stripe = gw_->base_url();
+  urls.callback_base = base_ + "/payments";
+  PaymentRegistry registry(*storage_, client_, clock_, urls, [](const std::string& env) -> Result<std::string> {
+    if (env.rfind("enc:", 0) != 0) return fail(ErrorCode::kCorrupted, "not an envelope");
+    return env.substr(4);
+  });
+  EXPECT_EQ(registry.service("t999"), nullptr);
+  EXPECT_EQ(registry.service("x1"), nullptr);
+  auto service = registry.service("t1");
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ(registry.service("t1"), service);
+  EXPECT_NE(service->provider(PaymentMethod::kStripe), nullptr);
+  EXPECT_NE(service->provider(PaymentMethod::kCardToCard), nullptr);
+  EXPECT_EQ(service->provider(PaymentMethod::kZarinpal), nullptr);
+  EXPECT_EQ(service->provider(PaymentMethod::kPayPal), nullptr);
+  // And it works end to end: a Stripe payment paid through our webhook route.
+  {
+    std::lock_guard lock(service_mu_);
+    service_ = service;
+  }
+  ASSERT_TRUE(service->set_exchange_rate({Currency::kUsd, Currency::kIrr, 600'000}));
+  const auto user = add_user(120);
+  const auto order = add_order(user, {6'000'000, Currency::kIrr});
+  auto c = service->pay_order(order, PaymentMethod::kStripe);
+  ASSERT_TRUE(c) << c.error().to_string();
+  EXPECT_EQ(*gw_->deliver(*gw_->stripe_complete(*c->payment.provider_ref)), 200);
+  EXPECT_EQ(order_status(order), "paid");
+  auto card = service->pay_order(add_order(user, {10'000, Currency::kIrr}), PaymentMethod::kCardToCard);
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->action.card_number, "6037990000009999");
+  registry.invalidate(1);
+  EXPECT_NE(registry.service("t1"), service);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PaymentsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
