@@ -270,6 +270,15 @@ Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayRepo
   if (received.minor < p.amount.minor)
     return flag_payment(s, p, "amount_mismatch",
                         "expected " + to_decimal(p.amount) + ", received " + to_decimal(received), received, now);
+  // Money that must go to the wallet in another currency needs the owner's rate; without
+  // one a person decides (failing here would make the gateway retry forever).
+  if (p.purpose == PaymentPurpose::kWalletTopUp || p.state == PaymentState::kExpired) {
+    Currency wallet = Currency::kIrr;
+    if (auto w = wallet_of(s, p.user_id, &wallet); !w) return fail(std::move(w.error()));
+    auto converted = convert_in(s, received, wallet);
+    if (!converted && converted.error().code == ErrorCode::kInvalidArgument)
+      return flag_payment(s, p, "no_exchange_rate", converted.error().message, received, now);
+  }
   PaymentRecord from = p;
   if (from.state == PaymentState::kCreated) {
     // A gateway can answer before we recorded pending (e.g. a webhook racing the start call).

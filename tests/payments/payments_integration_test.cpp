@@ -579,6 +579,18 @@ TEST_P(PaymentsTest, PaidAfterExpiryGoesToTheWalletAndTheOwnerIsTold) {
   EXPECT_EQ(outbox("fulfil_order"), 0);
   EXPECT_EQ(*gw_->deliver(*late), 200);
   EXPECT_EQ(ledger_rows(user), 1);
+
+  // Late money in a currency the owner has no rate for waits for a person.
+  const auto xtr_user = add_user(115, "XTR");
+  const auto o2 = add_order(xtr_user, {6'000'000, Currency::kIrr});
+  auto c2 = service_->pay_order(o2, PaymentMethod::kStripe);
+  ASSERT_TRUE(c2);
+  clock_.advance(std::chrono::hours(2));
+  ASSERT_EQ(*service_->expire_due(), 1);
+  EXPECT_EQ(*gw_->deliver(*gw_->stripe_complete(*c2->payment.provider_ref)), 200);
+  EXPECT_EQ(payment(c2->payment.id).flag.value_or(""), "no_exchange_rate");
+  EXPECT_EQ(ledger_rows(xtr_user), 0);
+  EXPECT_EQ(outbox("owner_notice", "no_exchange_rate"), 1);
 }
 
 // ---- PayPal -------------------------------------------------------------------------------------
