@@ -11,11 +11,15 @@
 #include "app/app.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
+#include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/version.hpp"
+#include "core/worker_pool.hpp"
 #include "http/health.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "payments/registry.hpp"
+#include "payments/routes.hpp"
 #include "sandbox/emulator.hpp"
 #include "sandbox/routes.hpp"
 
@@ -29,6 +33,7 @@ struct Startup {
   bool stopping = false;
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<crypto::Keyring> keyring;
+  std::shared_ptr<payments::PaymentRegistry> payments;  // set once storage and keys are ready
   int attempts = 0;
   std::string last_error = "not connected yet";
   int exit_code = 0;
@@ -36,7 +41,7 @@ struct Startup {
 
 // Opens storage and keys, retrying while the database is unreachable. A failure that a
 // retry cannot fix (wrong key, corrupted master, bad URL) ends the process.
-void connect_loop(const Config& config, Startup& state, http::Server& server) {
+void connect_loop(const Config& config, Startup& state, http::Server& server, http::HttpClient& payments_client) {
   auto backoff = std::chrono::milliseconds(500);
   while (true) {
     {
@@ -80,6 +85,12 @@ void connect_loop(const Config& config, Startup& state, http::Server& server) {
     std::lock_guard lock(state.mu);
     state.storage = std::move(*storage);
     state.keyring = std::move(*keyring);
+    payments::GatewayUrls urls{config.nowpayments_api_url, config.zarinpal_api_url, config.stripe_api_url,
+                               config.paypal_api_url, config.effective_public_url() + "/payments"};
+    const crypto::Keyring* keys = state.keyring.get();
+    state.payments = std::make_shared<payments::PaymentRegistry>(
+        *state.storage, payments_client, SystemClock::instance(), urls,
+        [keys](const std::string& envelope) { return crypto::decrypt(*keys, envelope); });
     spdlog::info("database ready ({})", storage::to_string(state.storage->backend()));
     return;
   }
@@ -103,11 +114,33 @@ int serve(const Config& config, const ServeOptions& options) {
     emulator = std::make_unique<sandbox::Emulator>();
     sandbox::add_sandbox_routes(server.router(), *emulator);
   }
+  // Gateway webhooks and the payer's return pages; they answer 404 until the database is up.
+  http::CurlClient payments_client;
+  WorkerPool payments_pool(2, 10'000);
+  Startup state;
+  payments::PaymentRoutes payment_routes;
+  payment_routes.pool = &payments_pool;
+  payment_routes.resolve = [&state](std::string_view account) -> std::shared_ptr<payments::PaymentService> {
+    std::shared_ptr<payments::PaymentRegistry> registry;
+    {
+      std::lock_guard lock(state.mu);
+      registry = state.payments;
+    }
+    return registry ? registry->service(account) : nullptr;
+  };
+  payment_routes.audit = [&state](const payments::AuditEvent& event) {
+    storage::Storage* storage = nullptr;
+    {
+      std::lock_guard lock(state.mu);
+      storage = state.storage.get();
+    }
+    if (storage) payments::master_audit_sink(storage->master())(event);
+  };
+  payments::add_payment_routes(server.router(), std::move(payment_routes));
   server.use(http::request_id_middleware());
   server.use(http::access_log_middleware());
   server.use(http::metrics_middleware());
 
-  Startup state;
   http::HealthChecks health;
   health.checks.push_back({"database", [&state]() -> Result<void> {
                              storage::Storage* storage = nullptr;
@@ -138,8 +171,9 @@ int serve(const Config& config, const ServeOptions& options) {
                                      : "Telegram at " + config.telegram_api_url,
                to_string(config.deploy_backend));
 
-  std::thread connector([&] { connect_loop(config, state, server); });
+  std::thread connector([&] { connect_loop(config, state, server, payments_client); });
   server.run_until_signal(std::chrono::seconds(10));
+  payments_pool.shutdown();
   {
     std::lock_guard lock(state.mu);
     state.stopping = true;

@@ -155,6 +155,10 @@ const std::vector<Key>& keys() {
       {"database.workers", "MOTHERSHIP_DB_WORKERS", int_to(&Config::db_workers, 1, 256)},
       {"backup.dir", "MOTHERSHIP_BACKUP_DIR", string_to(&Config::backup_dir)},
       {"backup.keep", "MOTHERSHIP_BACKUP_KEEP", int_to(&Config::backup_keep, 1, 10000)},
+      {"payments.nowpayments_api_url", "MOTHERSHIP_NOWPAYMENTS_API_URL", string_to(&Config::nowpayments_api_url)},
+      {"payments.zarinpal_api_url", "MOTHERSHIP_ZARINPAL_API_URL", string_to(&Config::zarinpal_api_url)},
+      {"payments.stripe_api_url", "MOTHERSHIP_STRIPE_API_URL", string_to(&Config::stripe_api_url)},
+      {"payments.paypal_api_url", "MOTHERSHIP_PAYPAL_API_URL", string_to(&Config::paypal_api_url)},
   };
   return k;
 }
@@ -237,6 +241,10 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"MOTHERSHIP_DEPLOY_BACKEND", std::string(to_string(deploy_backend))},
       {"MOTHERSHIP_LOG_FORMAT", std::string(to_string(log_format))},
       {"MOTHERSHIP_LOG_LEVEL", std::string(to_string(log_level))},
+      {"MOTHERSHIP_NOWPAYMENTS_API_URL", nowpayments_api_url},
+      {"MOTHERSHIP_ZARINPAL_API_URL", zarinpal_api_url},
+      {"MOTHERSHIP_STRIPE_API_URL", stripe_api_url},
+      {"MOTHERSHIP_PAYPAL_API_URL", paypal_api_url},
   };
 }
 
@@ -264,6 +272,13 @@ std::optional<ConfigError> validate(const Config& c) {
     return ConfigError{"MOTHERSHIP_PUBLIC_URL", "must start with http:// or https://"};
   if (!starts_with(c.telegram_api_url, "http://") && !starts_with(c.telegram_api_url, "https://"))
     return ConfigError{"MOTHERSHIP_TELEGRAM_API_URL", "must start with http:// or https://"};
+  for (const auto& [key, url] : {std::pair<const char*, const std::string*>{"MOTHERSHIP_NOWPAYMENTS_API_URL",
+                                                                            &c.nowpayments_api_url},
+                                 {"MOTHERSHIP_ZARINPAL_API_URL", &c.zarinpal_api_url},
+                                 {"MOTHERSHIP_STRIPE_API_URL", &c.stripe_api_url},
+                                 {"MOTHERSHIP_PAYPAL_API_URL", &c.paypal_api_url}})
+    if (!starts_with(*url, "http://") && !starts_with(*url, "https://"))
+      return ConfigError{key, "must start with http:// or https://"};
   if (!c.master_bot_token.empty()) {
     auto colon = c.master_bot_token.find(':');
     bool digits = colon != std::string::npos && colon > 0;

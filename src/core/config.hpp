@@ -45,6 +45,11 @@ struct Config {
   int db_workers = 4;
   std::string backup_dir;  // empty: <data_dir>/backups
   int backup_keep = 14;
+  // Payment gateways' API base URLs (their sandboxes or local test servers in tests).
+  std::string nowpayments_api_url = "https://api.nowpayments.io";
+  std::string zarinpal_api_url = "https://payment.zarinpal.com";
+  std::string stripe_api_url = "https://api.stripe.com";
+  std::string paypal_api_url = "https://api-m.paypal.com";
 
   bool sandbox_mode() const { return master_bot_token.empty(); }
   std::string effective_secret_key_file() const;

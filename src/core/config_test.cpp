@@ -152,5 +152,27 @@ TEST(Log, JsonEscape) {
   EXPECT_EQ(json_escape("سلام"), "سلام");
 }
 
+TEST(Config, PaymentGatewayUrlsDefaultToProductionAndCanPointElsewhere) {
+  auto d = load_config(std::nullopt, env_of({}));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->stripe_api_url, "https://api.stripe.com");
+  EXPECT_EQ(d->paypal_api_url, "https://api-m.paypal.com");
+  EXPECT_EQ(d->zarinpal_api_url, "https://payment.zarinpal.com");
+  EXPECT_EQ(d->nowpayments_api_url, "https://api.nowpayments.io");
+  auto c = load_config(std::nullopt, env_of({{"MOTHERSHIP_ZARINPAL_API_URL", "https://sandbox.zarinpal.com"},
+                                             {"MOTHERSHIP_PAYPAL_API_URL", "http://127.0.0.1:9000"}}));
+  ASSERT_TRUE(c.has_value()) << c.error().to_string();
+  EXPECT_EQ(c->zarinpal_api_url, "https://sandbox.zarinpal.com");
+  EXPECT_EQ(c->paypal_api_url, "http://127.0.0.1:9000");
+  auto bad = load_config(std::nullopt, env_of({{"MOTHERSHIP_STRIPE_API_URL", "api.stripe.com"}}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().key, "MOTHERSHIP_STRIPE_API_URL");
+  auto yaml = write_temp("payments:\n  nowpayments_api_url: https://api-sandbox.nowpayments.io\n");
+  auto y = load_config(yaml, env_of({}));
+  std::remove(yaml.c_str());
+  ASSERT_TRUE(y.has_value()) << y.error().to_string();
+  EXPECT_EQ(y->nowpayments_api_url, "https://api-sandbox.nowpayments.io");
+}
+
 }  // namespace
 }  // namespace ms

@@ -92,6 +92,26 @@ constexpr std::array kMessages = {
                    "The payment didn't go through. If you were charged, the money will be returned within {hours} "
                    "hours."},
     DefaultMessage{"wallet.balance", "موجودی کیف پول: {amount}", "Wallet balance: {amount}"},
+    // The page a payer sees on coming back from a gateway, and why a Stars invoice is refused.
+    DefaultMessage{"payment.return.paid", "پرداخت شما دریافت شد. می\u200cتوانید به ربات برگردید.",
+                   "Your payment was received. You can go back to the bot."},
+    DefaultMessage{"payment.return.wallet",
+                   "پرداخت شما پس از پایان مهلت سفارش رسید و به کیف پول شما اضافه شد.",
+                   "Your payment arrived after the order expired and was added to your wallet."},
+    DefaultMessage{"payment.return.pending", "پرداخت شما در حال بررسی است. نتیجه را در ربات به شما اطلاع می\u200cدهیم.",
+                   "Your payment is being checked. The bot will tell you the result."},
+    DefaultMessage{"payment.return.failed", "پرداخت انجام نشد. می\u200cتوانید در ربات دوباره تلاش کنید.",
+                   "The payment did not go through. You can try again in the bot."},
+    DefaultMessage{"payment.return.unknown", "این پرداخت پیدا نشد.", "This payment could not be found."},
+    DefaultMessage{"payment.precheckout.unknown", "این صورتحساب معتبر نیست.", "This invoice is not valid."},
+    DefaultMessage{"payment.precheckout.expired", "مهلت این صورتحساب تمام شده است. لطفاً دوباره سفارش دهید.",
+                   "This invoice has expired. Please order again."},
+    DefaultMessage{"payment.precheckout.already_paid", "این صورتحساب قبلاً پرداخت شده است.",
+                   "This invoice has already been paid."},
+    DefaultMessage{"payment.precheckout.amount_mismatch", "مبلغ این صورتحساب تغییر کرده است. لطفاً دوباره سفارش دهید.",
+                   "The amount of this invoice has changed. Please order again."},
+    DefaultMessage{"payment.precheckout.unavailable", "الان امکان پرداخت نیست. لطفاً چند دقیقهٔ دیگر تلاش کنید.",
+                   "Payments are unavailable right now. Please try again in a few minutes."},
 
     // Services and orders.
     DefaultMessage{"service.expires_on", "سرویس شما در تاریخ {date} به پایان می\u200cرسد.",

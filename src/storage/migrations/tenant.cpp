@@ -256,6 +256,91 @@ ALTER TABLE panels ADD COLUMN tls_pin TEXT;
 ALTER TABLE panels ADD COLUMN version TEXT;
 ALTER TABLE panels ADD COLUMN last_error TEXT;
 CREATE UNIQUE INDEX services_order ON services (order_id)
+
+// v2: what the payment service needs (src/payments/). payments is rebuilt because its
+// status CHECK lacked the domain's `created` and `awaiting_review` states (nothing
+// references payments, so the copy keeps every row; ids are re-assigned in order).
+// Orders get a payment deadline and the reason they were cancelled ('expired' when the
+// deadline passed unpaid). payment_events logs every gateway notification once;
+// payment_outbox holds side effects due after a payment (fulfil the order, tell the
+// owner), written in the same transaction as the payment so a crash never loses one.
+constexpr std::string_view kPayments = R"sql(
+CREATE TABLE payments_v2 (
+  id {{pk}},
+  order_id BIGINT REFERENCES orders(id) {{deferrable}},
+  user_id BIGINT NOT NULL REFERENCES users(id) {{deferrable}},
+  purpose TEXT NOT NULL DEFAULT 'order' CHECK (purpose IN ('order', 'wallet_top_up')),
+  provider TEXT NOT NULL,
+  provider_ref TEXT,
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'created' CHECK (status IN
+    ('created', 'pending', 'awaiting_review', 'paid', 'rejected', 'expired', 'refunded')),
+  flag TEXT,
+  flag_detail TEXT,
+  received_minor BIGINT,
+  received_currency TEXT,
+  payer_action TEXT,
+  receipt_file_id TEXT,
+  receipt_file_unique_id TEXT,
+  reviewed_by BIGINT,
+  reviewed_at BIGINT,
+  reject_reason TEXT,
+  raw TEXT,
+  expires_at BIGINT,
+  paid_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (provider, provider_ref)
+);
+INSERT INTO payments_v2 (order_id, user_id, provider, provider_ref, amount_minor, currency, status, receipt_file_id,
+  receipt_file_unique_id, reviewed_by, reviewed_at, reject_reason, raw, created_at, updated_at)
+  SELECT order_id, user_id, provider, provider_ref, amount_minor, currency,
+    CASE status WHEN 'review' THEN 'awaiting_review' ELSE status END, receipt_file_id, receipt_file_unique_id,
+    reviewed_by, reviewed_at, reject_reason, raw, created_at, updated_at
+  FROM payments ORDER BY id;
+DROP TABLE payments;
+ALTER TABLE payments_v2 RENAME TO payments;
+CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_receipt ON payments (receipt_file_unique_id);
+CREATE INDEX payments_open ON payments (status, expires_at);
+CREATE UNIQUE INDEX payments_open_card_amount ON payments (amount_minor, currency)
+  WHERE provider = 'card_to_card' AND status IN ('created', 'pending', 'awaiting_review');
+ALTER TABLE orders ADD COLUMN expires_at BIGINT;
+ALTER TABLE orders ADD COLUMN cancel_reason TEXT;
+CREATE TABLE payment_events (
+  id {{pk}},
+  payment_id BIGINT REFERENCES payments(id) {{deferrable}},
+  provider TEXT NOT NULL,
+  event_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (provider, event_key)
+);
+CREATE TABLE payment_outbox (
+  id {{pk}},
+  kind TEXT NOT NULL CHECK (kind IN ('fulfil_order', 'owner_notice', 'user_notice')),
+  topic TEXT NOT NULL DEFAULT '',
+  payment_id BIGINT NOT NULL REFERENCES payments(id) {{deferrable}},
+  order_id BIGINT,
+  payload TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  claimed_until BIGINT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  done_at BIGINT,
+  UNIQUE (kind, payment_id, topic)
+);
+CREATE INDEX payment_outbox_due ON payment_outbox (status, id);
+CREATE TABLE exchange_rates (
+  base TEXT NOT NULL,
+  quote TEXT NOT NULL,
+  quote_minor_per_base_major BIGINT NOT NULL CHECK (quote_minor_per_base_major > 0),
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (base, quote)
+)
 )sql";
 
 }  // namespace
@@ -264,6 +349,7 @@ const std::vector<Migration>& tenant() {
   static const std::vector<Migration> list = {
       {1, "initial", kInitial},
       {2, "panels_tls_and_one_service_per_order", kPanelsTlsAndOneServicePerOrder},
+      {3, "payments", kPayments},
   };
   return list;
 }
