@@ -93,7 +93,7 @@ std::string iso_naive(std::int64_t micros) {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = buf;
   if (auto frac = micros % 1'000'000; frac != 0) {
-    char f[8];
+    char f[16];  // "." and six digits; room for what the compiler cannot rule out
     std::snprintf(f, sizeof f, ".%06lld", static_cast<long long>(frac));
     out += f;
   }

@@ -256,8 +256,9 @@ ALTER TABLE panels ADD COLUMN tls_pin TEXT;
 ALTER TABLE panels ADD COLUMN version TEXT;
 ALTER TABLE panels ADD COLUMN last_error TEXT;
 CREATE UNIQUE INDEX services_order ON services (order_id)
+)sql";
 
-// v2: what the payment service needs (src/payments/). payments is rebuilt because its
+// v3: what the payment service needs (src/payments/). payments is rebuilt because its
 // status CHECK lacked the domain's `created` and `awaiting_review` states (nothing
 // references payments, so the copy keeps every row; ids are re-assigned in order).
 // Orders get a payment deadline and the reason they were cancelled ('expired' when the
