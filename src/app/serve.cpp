@@ -13,6 +13,7 @@
 #include "app/runtime.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
+#include "core/timer_queue.hpp"
 #include "core/version.hpp"
 #include "core/worker_pool.hpp"
 #include "http/health.hpp"
@@ -22,6 +23,8 @@
 #include "payments/routes.hpp"
 #include "sandbox/emulator.hpp"
 #include "sandbox/routes.hpp"
+#include "telegram/intake.hpp"
+#include "telegram/runtime.hpp"
 
 namespace ms::app {
 namespace {
@@ -114,6 +117,9 @@ int serve(const Config& config, const ServeOptions& options) {
     emulator = std::make_unique<sandbox::Emulator>();
     sandbox::add_sandbox_routes(server.router(), *emulator);
   }
+  // Bots' webhooks land on /telegram/<instance>; the runtime below owns the bots.
+  telegram::WebhookIntake webhooks;
+  webhooks.add_routes(server.router());
   // Gateway webhooks and the payer's return pages; they answer 404 until the database is up.
   http::CurlClient payments_client;
   WorkerPool payments_pool(2, 10'000);
@@ -171,8 +177,22 @@ int serve(const Config& config, const ServeOptions& options) {
                                      : "Telegram at " + config.telegram_api_url,
                to_string(config.deploy_backend));
 
+  // One runtime hosts every bot of this process (the master bot and in-process shop bots
+  // are added to it by their subsystems). Its client has no per-host cap: each polling bot
+  // holds one long-poll connection to the same Bot API host.
+  http::CurlClientOptions telegram_client_options;
+  telegram_client_options.max_host_connections = 0;
+  telegram_client_options.max_idle_connections = 4096;
+  http::CurlClient telegram_client(telegram_client_options);
+  TimerQueue timers;
+  const std::string telegram_api = config.sandbox_mode()
+                                       ? "http://127.0.0.1:" + std::to_string(server.bound_port()) + "/sandbox"
+                                       : config.telegram_api_url;
+  telegram::BotRuntime runtime(telegram_client, timers, telegram_api, {}, {}, &webhooks);
+
   std::thread connector([&] { connect_loop(config, state, server, payments_client); });
   server.run_until_signal(std::chrono::seconds(10));
+  runtime.shutdown();
   payments_pool.shutdown();
   {
     std::lock_guard lock(state.mu);

@@ -74,6 +74,16 @@ struct StartResult {
   PayerAction action;
 };
 
+// The start of a payment whose payer goes to a gateway page: `ref` is the gateway's id.
+inline StartResult redirect_start(std::string ref, std::string url, Money amount) {
+  StartResult out;
+  out.provider_ref = std::move(ref);
+  out.action.kind = PayerAction::Kind::kRedirect;
+  out.action.amount = amount;
+  out.action.url = std::move(url);
+  return out;
+}
+
 // A gateway's statement about one payment.
 enum class GatewayStatus {
   kPending,        // nothing (or not enough confirmations) yet

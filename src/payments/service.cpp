@@ -366,6 +366,12 @@ Result<Outcome> apply_in(Session& s, PaymentMethod method, std::int64_t payment_
   return Outcome::kNoChange;
 }
 
+// A review that someone else already made (approve/reject buttons work once).
+Error already_reviewed(const PaymentRecord& p) {
+  const std::string who = p.reviewed_by ? " by " + std::to_string(*p.reviewed_by) : "";
+  return Error{ErrorCode::kConflict, "payment " + std::to_string(p.id) + " is already " + name(p.state) + who};
+}
+
 std::uint64_t os_random() {
   std::string bytes = crypto::random_bytes(8);
   std::uint64_t v = 0;
@@ -712,11 +718,7 @@ Result<PaymentRecord> PaymentService::approve(std::int64_t payment_id, std::int6
     return std::optional<PaymentRecord>();
   });
   if (!out) return fail(std::move(out.error()));
-  if (*out) {
-    std::string who = (*out)->reviewed_by ? " by " + std::to_string(*(*out)->reviewed_by) : "";
-    return fail(ErrorCode::kConflict,
-                "payment " + std::to_string(payment_id) + " is already " + name((*out)->state) + who);
-  }
+  if (*out) return fail(already_reviewed(**out));
   return get(payment_id);
 }
 
@@ -741,11 +743,7 @@ Result<PaymentRecord> PaymentService::reject(std::int64_t payment_id, std::int64
     return std::optional<PaymentRecord>(*again);
   });
   if (!out) return fail(std::move(out.error()));
-  if (*out) {
-    std::string who = (*out)->reviewed_by ? " by " + std::to_string(*(*out)->reviewed_by) : "";
-    return fail(ErrorCode::kConflict,
-                "payment " + std::to_string(payment_id) + " is already " + name((*out)->state) + who);
-  }
+  if (*out) return fail(already_reviewed(**out));
   return get(payment_id);
 }
 

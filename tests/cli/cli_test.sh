@@ -41,6 +41,10 @@ case "$scenario" in
     expect_contains "$metrics" "process_resident_memory_bytes" "/metrics process figures"
     expect_eq "$(http_status /no/such/path)" 404 "unknown path"
     expect_contains "$(http_body /no/such/path)" '"error"' "JSON error body"
+    # The bots' webhook route: no bot instance 12345 here, and nothing is processed.
+    hook=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'X-Telegram-Bot-Api-Secret-Token: x' \
+      -d '{"update_id":1}' "http://127.0.0.1:$port/telegram/12345")
+    expect_eq "$hook" 404 "webhook for an unknown bot instance"
     key="$MOTHERSHIP_DATA_DIR/secret.key"
     [ -f "$key" ] || fail "the key file was not generated"
     expect_eq "$(stat -c %a "$MOTHERSHIP_DATA_DIR")" 700 "a new data directory is private"

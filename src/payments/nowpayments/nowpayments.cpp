@@ -29,12 +29,7 @@ Result<StartResult> NowPaymentsProvider::start(const StartRequest& request) {
   const std::string url = str(*j, "invoice_url");
   if (id.empty() || url.empty())
     return fail(ErrorCode::kUnavailable, "NOWPayments answered without an invoice id or url");
-  StartResult out;
-  out.provider_ref = id;
-  out.action.kind = PayerAction::Kind::kRedirect;
-  out.action.amount = request.amount;
-  out.action.url = url;
-  return out;
+  return redirect_start(id, url, request.amount);
 }
 
 Result<GatewayReport> NowPaymentsProvider::report_from(const nlohmann::json& body) {

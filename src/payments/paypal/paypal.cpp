@@ -61,16 +61,14 @@ Result<StartResult> PayPalProvider::start(const StartRequest& request) {
   if (!j) return fail(std::move(j.error()));
   if (res->status != 201 && res->status != 200)
     return fail(detail::code_for_status(res->status), "PayPal refused the order: " + str(*j, "name"));
-  StartResult out;
-  out.provider_ref = str(*j, "id");
+  const std::string id = str(*j, "id");
+  std::string approve;
   if (j->contains("links") && (*j)["links"].is_array())
     for (const auto& link : (*j)["links"])
-      if (str(link, "rel") == "approve" || str(link, "rel") == "payer-action") out.action.url = str(link, "href");
-  if (out.provider_ref->empty() || out.action.url.empty())
+      if (str(link, "rel") == "approve" || str(link, "rel") == "payer-action") approve = str(link, "href");
+  if (id.empty() || approve.empty())
     return fail(ErrorCode::kUnavailable, "PayPal answered without an order id or approval link");
-  out.action.kind = PayerAction::Kind::kRedirect;
-  out.action.amount = request.amount;
-  return out;
+  return redirect_start(id, approve, request.amount);
 }
 
 Result<std::vector<GatewayReport>> PayPalProvider::parse_callback(const http::Request& request) {

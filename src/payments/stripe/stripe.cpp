@@ -24,11 +24,6 @@ std::string form_escape(std::string_view text) {
 
 namespace {
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -104,12 +99,7 @@ Result<StartResult> StripeProvider::start(const StartRequest& request) {
   const std::string id = str(*session, "id");
   const std::string url = str(*session, "url");
   if (id.empty() || url.empty()) return fail(ErrorCode::kUnavailable, "Stripe answered without a session id or url");
-  StartResult out;
-  out.provider_ref = id;
-  out.action.kind = PayerAction::Kind::kRedirect;
-  out.action.amount = request.amount;
-  out.action.url = url;
-  return out;
+  return redirect_start(id, url, request.amount);
 }
 
 Result<std::vector<GatewayReport>> StripeProvider::parse_callback(const http::Request& request) {

@@ -55,12 +55,7 @@ Result<StartResult> ZarinpalProvider::start(const StartRequest& request) {
   }
   const std::string authority = str(a->data, "authority");
   if (authority.empty()) return fail(ErrorCode::kUnavailable, "Zarinpal answered 100 without an authority");
-  StartResult out;
-  out.provider_ref = authority;
-  out.action.kind = PayerAction::Kind::kRedirect;
-  out.action.amount = request.amount;
-  out.action.url = settings_.api_url + "/pg/StartPay/" + authority;
-  return out;
+  return redirect_start(authority, settings_.api_url + "/pg/StartPay/" + authority, request.amount);
 }
 
 Result<std::vector<GatewayReport>> ZarinpalProvider::parse_callback(const http::Request& request) {
