@@ -39,6 +39,8 @@ export CCACHE_DIR=${CCACHE_DIR:-$root/.cache/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 # Paths relative to the checkout, so clones and worktrees share cache hits.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
+# Debug builds would otherwise hash the build directory into every entry.
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cd "$root"
 if [ ! -f "build/$preset/build.ninja" ]; then
   cmake --preset "$preset" >/dev/null
