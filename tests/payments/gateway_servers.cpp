@@ -146,6 +146,7 @@ struct GatewayTestServers::State {
   std::map<std::string, Response> pp_request_ids;
   int pp_captures = 0;
   int pp_refunds = 0;
+  int pp_refund_posts = 0;
   Pkey pp_key;
   std::string pp_cert_pem;
 
@@ -800,6 +801,7 @@ void GatewayTestServers::State::add_paypal() {
     const std::string request_id(req.header("PayPal-Request-Id").value_or(""));
     if (request_id.size() > 108) return pp_400("PayPal-Request-Id", "INVALID_STRING_LENGTH");
     std::lock_guard lock(mu);
+    ++pp_refund_posts;
     if (!request_id.empty()) {
       auto it = pp_request_ids.find("refund:" + request_id);
       if (it != pp_request_ids.end()) {
@@ -1072,6 +1074,10 @@ int GatewayTestServers::paypal_capture_calls() const {
 int GatewayTestServers::paypal_refunds() const {
   std::lock_guard lock(state_->mu);
   return state_->pp_refunds;
+}
+int GatewayTestServers::paypal_refund_posts() const {
+  std::lock_guard lock(state_->mu);
+  return state_->pp_refund_posts;
 }
 std::string GatewayTestServers::paypal_capture_status(const std::string& capture_id) const {
   std::lock_guard lock(state_->mu);

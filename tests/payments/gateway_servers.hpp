@@ -89,7 +89,8 @@ class GatewayTestServers {
   // Counters a test can assert on.
   int zarinpal_verify_calls() const;
   int paypal_capture_calls() const;
-  int paypal_refunds() const;  // refunds made (replays of a PayPal-Request-Id not counted)
+  int paypal_refunds() const;       // refunds made (replays of a PayPal-Request-Id not counted)
+  int paypal_refund_posts() const;  // refund requests received, replays included
   // PayPal: the capture's status (COMPLETED, PARTIALLY_REFUNDED, REFUNDED), "" if unknown.
   std::string paypal_capture_status(const std::string& capture_id) const;
   int stripe_refunds() const;

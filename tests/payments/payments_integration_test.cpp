@@ -755,6 +755,7 @@ TEST_P(PayPalRefundTest, ARefundWhoseAnswerWasLostIsAskedAboutNotRepeated) {
   ASSERT_TRUE(again) << again.error().to_string();
   EXPECT_EQ(again->state, PaymentState::kRefunded);
   EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(gw_->paypal_refund_posts(), 1);  // found in the order's refunds, not posted again
   ASSERT_EQ(refunds(p.id).size(), 1u);
   EXPECT_EQ(refunds(p.id)[0].status, "completed");
   EXPECT_EQ(outbox("user_notice", "refunded"), 1);
@@ -774,6 +775,7 @@ TEST_P(PayPalRefundTest, ACrashAfterPayPalRefundedIsResolvedOnRecovery) {
   ASSERT_TRUE(report) << report.error().to_string();
   EXPECT_EQ(report->refunds_resolved, 1);
   EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(gw_->paypal_refund_posts(), 1);
   auto rows = refunds(p.id);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].status, "completed");
