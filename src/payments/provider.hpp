@@ -100,9 +100,10 @@ struct GatewayReport {
   std::optional<std::string> provider_ref;  // the gateway id the payment was started with
   std::optional<std::string> reference;     // our reference, when the gateway echoes it
   GatewayStatus status = GatewayStatus::kPending;
-  std::optional<Money> paid;  // what the gateway says arrived, when it says
-  std::string event_key;      // unique per notification, for the event log
-  std::string summary;        // short and safe to store ("checkout.session.completed")
+  std::optional<Money> paid;              // what the gateway says arrived, when it says
+  std::optional<std::string> charge_ref;  // the gateway's id of the money itself (PayPal capture), for refunds
+  std::string event_key;                  // unique per notification, for the event log
+  std::string summary;                    // short and safe to store ("checkout.session.completed")
 };
 
 // A payment as a provider needs to see it when polling or refunding.
@@ -112,6 +113,20 @@ struct ProviderPayment {
   std::optional<std::string> provider_ref;
   Money amount;
   std::int64_t payer_telegram_id = 0;  // Stars refunds name the user
+};
+
+// One refund we ask a provider for. `key` is ours, unique per refund and the same on every
+// retry of it, so a gateway with idempotency keys never refunds twice.
+struct RefundRequest {
+  std::string charge_id;        // the gateway's id of the money (PayPal capture, Stars charge); may be empty
+  std::optional<Money> amount;  // nullopt: the whole payment
+  std::string key;
+  bool resume = false;  // an earlier attempt's answer was lost: ask the gateway before refunding again
+};
+
+struct RefundResult {
+  std::string refund_ref;  // the gateway's refund id, when it has one
+  bool pending = false;    // accepted, not settled yet (PayPal PENDING); the money is on its way back
 };
 
 class PaymentProvider {
@@ -136,8 +151,11 @@ class PaymentProvider {
   // second call from us (Zarinpal verify, PayPal capture). Idempotent.
   virtual Result<GatewayReport> poll(const ProviderPayment& payment) = 0;
 
-  // Returns the money. Failure: kPermissionDenied where the gateway has no refund API.
-  virtual Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) = 0;
+  // Returns the money (all of it, or `request.amount`). Idempotent on `request.key`.
+  // Failure: kPermissionDenied where the gateway has no refund API (or no partial refunds),
+  // kInvalidArgument / kConflict / kNotFound when the gateway refused (nothing was refunded),
+  // kUnavailable / kTimeout when the answer is unknown (retry with resume = true).
+  virtual Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) = 0;
 };
 
 // ---- money on the wire ----------------------------------------------------------------------

@@ -19,7 +19,7 @@ namespace {
 constexpr std::string_view kColumns =
     "id, order_id, user_id, purpose, provider, provider_ref, amount_minor, currency, status, flag, flag_detail, "
     "received_minor, received_currency, payer_action, receipt_file_id, receipt_file_unique_id, reviewed_by, "
-    "reject_reason, expires_at, paid_at, created_at, updated_at";
+    "reject_reason, expires_at, paid_at, created_at, updated_at, charge_ref";
 
 Value opt(const std::optional<std::string>& v) { return v ? Value{*v} : Value{}; }
 Value opt(const std::optional<std::int64_t>& v) { return v ? Value{*v} : Value{}; }
@@ -60,6 +60,7 @@ Result<PaymentRecord> from_row(const Row& r) {
   p.reject_reason = r.opt_string("reject_reason");
   p.expires_at = r.opt_int("expires_at");
   p.paid_at = r.opt_int("paid_at");
+  p.charge_ref = r.opt_string("charge_ref");
   p.created_at = r.get_int("created_at");
   p.updated_at = r.get_int("updated_at");
   return p;
@@ -333,6 +334,12 @@ Result<Outcome> apply_in(Session& s, PaymentMethod method, std::int64_t payment_
          {"now", now}});
     if (!logged) return fail(std::move(logged.error()));
     if (!*logged) return Outcome::kAlreadyApplied;
+  }
+  if (r.charge_ref && !r.charge_ref->empty() && !p.charge_ref) {
+    // Kept whatever happens next (paid, flagged for review): a refund needs it.
+    auto kept = s.exec("UPDATE payments SET charge_ref = :c WHERE id = :id AND charge_ref IS NULL",
+                       {{"c", *r.charge_ref}, {"id", p.id}});
+    if (!kept) return fail(std::move(kept.error()));
   }
   switch (r.status) {
     case GatewayStatus::kPending:
@@ -783,6 +790,7 @@ Result<Outcome> PaymentService::stars_paid(std::string_view invoice_payload, std
   r.paid = Money{total_amount, c.value_or(Currency::kXtr)};
   if (!c) r.paid = Money{-1, Currency::kXtr};
   r.event_key = "charge:" + telegram_payment_charge_id;
+  r.charge_ref = telegram_payment_charge_id;
   r.summary = "successful_payment";
   return apply_to(PaymentMethod::kTelegramStars, *id, r);
 }
@@ -862,30 +870,162 @@ Result<Outcome> PaymentService::poll(std::int64_t payment_id) {
   return apply_to(p->method, payment_id, *report);
 }
 
-Result<PaymentRecord> PaymentService::refund(std::int64_t payment_id, const std::string& reason) {
+namespace {
+
+struct OpenRefund {
+  std::int64_t id = 0;
+  Money amount;
+  bool whole = false;   // everything that was paid, nothing refunded before: sent without an amount
+  bool resume = false;  // requested earlier, its answer lost
+  std::string reason;
+};
+
+Result<std::int64_t> refunded_minor(Session& s, std::int64_t payment_id) {
+  auto row = s.query_one(
+      "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM payment_refunds WHERE payment_id = :p AND status IN "
+      "('pending', 'completed')",
+      {{"p", payment_id}});
+  if (!row) return fail(std::move(row.error()));
+  return *row ? (*row)->get_int("total") : 0;
+}
+
+// What the gateway holds for a paid payment: what it said arrived, else the price.
+Money paid_amount(const PaymentRecord& p) { return p.received.value_or(p.amount); }
+
+}  // namespace
+
+Result<PaymentRecord> PaymentService::refund(std::int64_t payment_id, const std::string& reason,
+                                             std::optional<Money> amount) {
+  return refund_with(payment_id, reason, amount, false);
+}
+
+Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const std::string& reason,
+                                                  std::optional<Money> amount, bool resume_only) {
   auto p = get(payment_id);
   if (!p) return fail(std::move(p.error()));
-  if (p->state != PaymentState::kPaid)
-    return fail(ErrorCode::kConflict, "payment " + std::to_string(payment_id) + " is " + name(p->state) + ", not paid");
   PaymentProvider* prov = provider(p->method);
   if (prov == nullptr)
     return fail(ErrorCode::kInvalidArgument, std::string(domain::to_string(p->method)) + " is not enabled");
+  // Persisted before the gateway hears of it; or the refund whose answer was lost.
+  auto open = db_.transaction([&](Session& s) -> Result<OpenRefund> {
+    auto cur = load_existing(s, payment_id);
+    if (!cur) return fail(std::move(cur.error()));
+    const Money paid = paid_amount(*cur);
+    auto done = refunded_minor(s, payment_id);
+    if (!done) return fail(std::move(done.error()));
+    auto row = s.query_one(
+        "SELECT id, amount_minor, reason FROM payment_refunds WHERE payment_id = :p AND status = 'requested'",
+        {{"p", payment_id}});
+    if (!row) return fail(std::move(row.error()));
+    if (*row) {
+      Money m{(*row)->get_int("amount_minor"), paid.currency};
+      return OpenRefund{(*row)->get_int("id"), m, *done == 0 && m == paid, true, (*row)->get_string("reason")};
+    }
+    if (resume_only) return OpenRefund{};  // settled meanwhile: nothing to resume
+    if (cur->state != PaymentState::kPaid)
+      return fail(ErrorCode::kConflict,
+                  "payment " + std::to_string(payment_id) + " is " + name(cur->state) + ", not paid");
+    const std::int64_t left = paid.minor - *done;
+    const Money want = amount.value_or(Money{left, paid.currency});
+    if (want.currency != paid.currency)
+      return fail(ErrorCode::kInvalidArgument, "payment " + std::to_string(payment_id) + " was paid in " +
+                                                   code(paid.currency) + ", not " + code(want.currency));
+    if (want.minor <= 0 || want.minor > left)
+      return fail(ErrorCode::kInvalidArgument, "a refund of " + to_decimal(want) + " " + code(want.currency) +
+                                                   " is not within the " + to_decimal(Money{left, paid.currency}) +
+                                                   " left of payment " + std::to_string(payment_id));
+    const std::int64_t now = clock_.unix_seconds();
+    auto id = s.query_one(
+        "INSERT INTO payment_refunds (payment_id, amount_minor, currency, reason, status, created_at, updated_at) "
+        "VALUES (:p, :m, :c, :why, 'requested', :now, :now2) RETURNING id",
+        {{"p", payment_id},
+         {"m", want.minor},
+         {"c", code(want.currency)},
+         {"why", reason},
+         {"now", now},
+         {"now2", now}});
+    if (!id) return fail(std::move(id.error()));
+    return OpenRefund{(**id).get_int("id"), want, *done == 0 && want == paid, false, reason};
+  });
+  if (!open) {
+    // Another refund() of this payment opened one at the same moment.
+    if (open.error().code == ErrorCode::kAlreadyExists)
+      return fail(ErrorCode::kConflict, "a refund of payment " + std::to_string(payment_id) + " is in progress");
+    return fail(std::move(open.error()));
+  }
+  if (open->id == 0) return get(payment_id);
   auto view = provider_view(*p);
   if (!view) return fail(std::move(view.error()));
-  if (auto r = prov->refund(*view, p->provider_ref.value_or("")); !r) return fail(std::move(r.error()));
+  RefundRequest request;
+  request.charge_id = p->charge_ref.value_or("");
+  if (!open->whole) request.amount = open->amount;
+  request.key = p->reference() + "-refund-" + std::to_string(open->id);
+  request.resume = open->resume;
+  auto result = prov->refund(*view, request);
+  if (result && options_.fault) options_.fault("after_gateway_refunded");
   const std::int64_t now = clock_.unix_seconds();
-  auto recorded = db_.transaction([&](Session& s) -> Result<bool> {
+  if (!result) {
+    const ErrorCode c = result.error().code;
+    // No answer: it may have happened. It stays requested for the next call to ask about.
+    if (c == ErrorCode::kUnavailable || c == ErrorCode::kTimeout) return fail(std::move(result.error()));
+    auto failed = db_.with_session([&](Session& s) {
+      return s.exec(
+          "UPDATE payment_refunds SET status = 'failed', last_error = :e, updated_at = :now WHERE id = :id AND "
+          "status = 'requested'",
+          {{"e", result.error().message}, {"now", now}, {"id", open->id}});
+    });
+    if (!failed) return fail(std::move(failed.error()));
+    return fail(std::move(result.error()));
+  }
+  auto recorded = db_.transaction([&](Session& s) -> Result<void> {
+    auto changed = s.exec(
+        "UPDATE payment_refunds SET status = :st, provider_ref = :ref, updated_at = :now WHERE id = :id AND "
+        "status = 'requested'",
+        {{"st", std::string(result->pending ? "pending" : "completed")},
+         {"ref", result->refund_ref.empty() ? Value{} : Value{result->refund_ref}},
+         {"now", now},
+         {"id", open->id}});
+    if (!changed) return fail(std::move(changed.error()));
+    if (*changed == 0) return ok();  // a concurrent resume recorded it
+    auto cur = load_existing(s, payment_id);
+    if (!cur) return fail(std::move(cur.error()));
+    auto done = refunded_minor(s, payment_id);
+    if (!done) return fail(std::move(done.error()));
+    nlohmann::json payload = {{"reason", open->reason}, {"refunded", money_json(open->amount)}};
+    if (*done < paid_amount(*cur).minor) {
+      auto n = add_outbox(s, "user_notice", "partially_refunded:" + std::to_string(open->id), *cur, payload, now);
+      if (!n) return fail(std::move(n.error()));
+      return ok();
+    }
     auto c = claim(s, payment_id, PaymentState::kPaid, PaymentState::kRefunded, "reject_reason = :why",
-                   {{"why", reason}}, now);
+                   {{"why", open->reason}}, now);
     if (!c) return fail(std::move(c.error()));
     if (*c) {
-      if (auto n = add_outbox(s, "user_notice", "refunded", *p, {{"reason", reason}}, now); !n)
-        return fail(std::move(n.error()));
+      if (auto n = add_outbox(s, "user_notice", "refunded", *cur, payload, now); !n) return fail(std::move(n.error()));
     }
-    return *c;
+    return ok();
   });
   if (!recorded) return fail(std::move(recorded.error()));
   return get(payment_id);
+}
+
+Result<std::vector<RefundRecord>> PaymentService::refunds(std::int64_t payment_id) {
+  return db_.with_session([&](Session& s) -> Result<std::vector<RefundRecord>> {
+    auto rows = s.query(
+        "SELECT id, payment_id, amount_minor, currency, status, provider_ref, reason, last_error FROM "
+        "payment_refunds WHERE payment_id = :p ORDER BY id",
+        {{"p", payment_id}});
+    if (!rows) return fail(std::move(rows.error()));
+    std::vector<RefundRecord> out;
+    for (const auto& r : *rows) {
+      auto c = currency_from_code(r.get_string("currency"));
+      if (!c) return fail(ErrorCode::kCorrupted, "refund with an unknown currency");
+      out.push_back(RefundRecord{r.get_int("id"), r.get_int("payment_id"), Money{r.get_int("amount_minor"), *c},
+                                 r.get_string("status"), r.opt_string("provider_ref"), r.get_string("reason"),
+                                 r.opt_string("last_error")});
+    }
+    return out;
+  });
 }
 
 // ---- time and crashes -------------------------------------------------------------------------
@@ -973,6 +1113,22 @@ Result<RecoveryReport> PaymentService::recover() {
       continue;
     }
     if (*out != Outcome::kNoChange && *out != Outcome::kAlreadyApplied) ++report.settled;
+  }
+  auto lost = db_.with_session([&](Session& s) -> Result<std::vector<std::int64_t>> {
+    auto rows = s.query("SELECT payment_id FROM payment_refunds WHERE status = 'requested' ORDER BY id");
+    if (!rows) return fail(std::move(rows.error()));
+    std::vector<std::int64_t> ids;
+    for (const auto& r : *rows) ids.push_back(r.get_int("payment_id"));
+    return ids;
+  });
+  if (!lost) return fail(std::move(lost.error()));
+  for (std::int64_t id : *lost) {
+    auto out = refund_with(id, "", std::nullopt, true);  // resumes the open one; never starts another
+    if (out) {
+      ++report.refunds_resolved;
+    } else if (out.error().code == ErrorCode::kUnavailable || out.error().code == ErrorCode::kTimeout) {
+      report.errors.push_back("refund of payment " + std::to_string(id) + ": " + out.error().message);
+    }
   }
   return report;
 }

@@ -56,7 +56,8 @@ struct PaymentRecord {
   domain::PaymentState state = domain::PaymentState::kCreated;
   std::optional<std::string> flag;  // why a person must look: amount_mismatch, receipt_reused, ...
   std::optional<std::string> flag_detail;
-  std::optional<Money> received;  // what the gateway said arrived
+  std::optional<Money> received;          // what the gateway said arrived
+  std::optional<std::string> charge_ref;  // the gateway's id of the money (PayPal capture, Stars charge)
   PayerAction action;
   std::optional<std::string> receipt_file_id;
   std::optional<std::string> receipt_file_unique_id;
@@ -72,6 +73,18 @@ struct PaymentRecord {
 };
 // The id in a "pay-<id>" reference; nullopt for anything else.
 std::optional<std::int64_t> payment_id_from_reference(std::string_view reference);
+
+// One refund of a payment (payment_refunds): requested (written before the gateway call;
+// its answer may be lost), pending (accepted, settling), completed, failed (refused).
+struct RefundRecord {
+  std::int64_t id = 0;
+  std::int64_t payment_id = 0;
+  Money amount;
+  std::string status;
+  std::optional<std::string> provider_ref;
+  std::string reason;
+  std::optional<std::string> last_error;
+};
 
 enum class Outcome {
   kPaid,              // the payment became paid now; its order or wallet was credited
@@ -123,7 +136,8 @@ struct ServiceOptions {
   std::function<std::uint64_t()> random;
   // How long a dispatcher owns an outbox item before another may retry it.
   std::chrono::seconds outbox_claim{60};
-  // Tests only: called at named points ("after_gateway_paid", "after_start_call"); throwing
+  // Tests only: called at named points ("after_gateway_paid", "after_start_call",
+  // "after_gateway_refunded"); throwing
   // from it simulates a crash there.
   std::function<void(std::string_view point)> fault;
 };
@@ -132,6 +146,7 @@ struct RecoveryReport {
   int polled = 0;                   // pending gateway payments asked again
   int settled = 0;                  // of those, now paid, credited, rejected or expired
   int abandoned = 0;                // `created` payments whose gateway call never finished: expired
+  int refunds_resolved = 0;         // refunds whose answer was lost, settled by asking the gateway
   std::vector<std::string> errors;  // gateways that could not be reached (try again later)
 };
 
@@ -190,9 +205,19 @@ class PaymentService {
   Result<Outcome> apply(PaymentMethod method, const GatewayReport& report);
   // Asks the gateway about one payment and applies the answer.
   Result<Outcome> poll(std::int64_t payment_id);
-  // Refunds a paid payment through its provider, then records it (paid -> refunded).
-  // Failure: kConflict (not paid), kPermissionDenied (the provider has no refunds).
-  Result<PaymentRecord> refund(std::int64_t payment_id, const std::string& reason);
+  // Refunds a paid payment through its provider: all that is left, or `amount` of it. The
+  // refund is recorded `requested` before the gateway is called; once what was refunded
+  // reaches what was paid the payment moves paid -> refunded (and the payer is told).
+  // Exactly once: a refund whose answer was lost (timeout, crash) stays requested, and the
+  // next refund() or recover() asks the gateway about it instead of refunding again (the
+  // call then settles that one, whatever `amount` says). Failure: kConflict (not paid, or
+  // the gateway says it is already refunded), kInvalidArgument (more than is left, another
+  // currency, or the gateway refused), kPermissionDenied (no refunds, or no partial ones,
+  // at this provider), kUnavailable/kTimeout (answer unknown: call again).
+  Result<PaymentRecord> refund(std::int64_t payment_id, const std::string& reason,
+                               std::optional<Money> amount = std::nullopt);
+  // The payment's refunds, oldest first.
+  Result<std::vector<RefundRecord>> refunds(std::int64_t payment_id);
 
   // ---- time and crashes ----
   // Expires created/pending payments past their deadline and cancels their unpaid orders
@@ -211,6 +236,8 @@ class PaymentService {
   Result<Checkout> start_with(const NewPayment& spec, PaymentMethod method, std::string description);
   Result<Outcome> apply_to(PaymentMethod method, std::int64_t payment_id, const GatewayReport& report);
   Result<ProviderPayment> provider_view(const PaymentRecord& p);
+  Result<PaymentRecord> refund_with(std::int64_t payment_id, const std::string& reason, std::optional<Money> amount,
+                                    bool resume_only);
 
   storage::Database& db_;
   std::map<PaymentMethod, std::shared_ptr<PaymentProvider>> providers_;

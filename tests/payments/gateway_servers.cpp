@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <regex>
@@ -144,6 +145,8 @@ struct GatewayTestServers::State {
   std::map<std::string, std::string> pp_return_urls;
   std::map<std::string, Response> pp_request_ids;
   int pp_captures = 0;
+  int pp_refunds = 0;
+  int pp_refund_posts = 0;
   Pkey pp_key;
   std::string pp_cert_pem;
 
@@ -151,7 +154,8 @@ struct GatewayTestServers::State {
   std::string base() const { return "http://127.0.0.1:" + std::to_string(server->bound_port()); }
 
   // Consumes one pending fault of `gateway`; true if the request was answered by it.
-  bool fault(const std::string& gateway, const Responder& respond) {
+  // kLoseAnswer lets `work` run first, then drops its answer.
+  bool fault(const std::string& gateway, const Responder& respond, const std::function<void()>& work) {
     Fault f = Fault::kNone;
     {
       std::lock_guard lock(mu);
@@ -164,14 +168,16 @@ struct GatewayTestServers::State {
         return true;
       }
     }
-    if (f == Fault::kGarbage) respond(Response::text(200, "<html><body>502 Bad Gateway</body></html>", "text/html"));
+    if (f == Fault::kLoseAnswer) work();
+    if (f == Fault::kGarbage || f == Fault::kLoseAnswer)
+      respond(Response::text(200, "<html><body>502 Bad Gateway</body></html>", "text/html"));
     if (f == Fault::kServerError) respond(Response::text(500, "upstream error"));
     return f != Fault::kNone;
   }
 
   void route(Method m, const std::string& pattern, const std::string& gateway, std::function<Response(Request&)> fn) {
     server->router().add(m, pattern, [this, gateway, fn = std::move(fn)](Request& req, Responder respond) {
-      if (fault(gateway, respond)) return;
+      if (fault(gateway, respond, [&] { fn(req); })) return;
       respond(fn(req));
     });
   }
@@ -774,6 +780,109 @@ void GatewayTestServers::State::add_paypal() {
     if (!request_id.empty()) pp_request_ids["capture:" + request_id] = r;
     return r;
   });
+  // Payments v2 refunds. Amounts here are USD-style two-decimal values in cents.
+  auto cents = [](const Json& value) -> std::optional<std::int64_t> {
+    static const std::regex kMoney(R"(^([0-9]{1,13})(\.([0-9]{1,2}))?$)");
+    std::smatch m;
+    if (!value.is_string()) return std::nullopt;
+    const std::string text = value.get<std::string>();
+    if (!std::regex_match(text, m, kMoney)) return std::nullopt;
+    std::int64_t out = std::stoll(m[1].str()) * 100;
+    if (m[3].matched) out += std::stoll(m[3].str()) * (m[3].length() == 1 ? 10 : 1);
+    return out;
+  };
+  auto decimal = [](std::int64_t c) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(c / 100), static_cast<long long>(c % 100));
+    return std::string(buf);
+  };
+  route(Method::kPost, "/v2/payments/captures/{id}/refund", "paypal", [=, this](Request& req) {
+    if (!bearer_ok(req)) return pp_401();
+    const std::string request_id(req.header("PayPal-Request-Id").value_or(""));
+    if (request_id.size() > 108) return pp_400("PayPal-Request-Id", "INVALID_STRING_LENGTH");
+    std::lock_guard lock(mu);
+    ++pp_refund_posts;
+    if (!request_id.empty()) {
+      auto it = pp_request_ids.find("refund:" + request_id);
+      if (it != pp_request_ids.end()) {
+        Response replay = it->second;
+        replay.status = 200;
+        return replay;
+      }
+    }
+    const std::string capture_id(*req.path_param("id"));
+    Json* capture = nullptr;
+    Json* payments = nullptr;
+    for (auto& [id, order] : pp_orders)
+      for (auto& pu : order["purchase_units"])
+        if (pu.contains("payments"))
+          for (auto& c : pu["payments"]["captures"])
+            if (c["id"] == capture_id) {
+              capture = &c;
+              payments = &pu["payments"];
+            }
+    if (capture == nullptr) return pp_404();
+    Json body = Json::object();
+    if (!req.body.empty()) {
+      body = Json::parse(req.body, nullptr, false);
+      if (body.is_discarded() || !body.is_object()) return pp_400("", "MALFORMED_REQUEST_JSON");
+    }
+    for (const char* f : {"invoice_id", "note_to_payer"})
+      if (body.contains(f) &&
+          (!body[f].is_string() || body[f].get<std::string>().empty() || body[f].get<std::string>().size() > 127))
+        return pp_400(std::string("/") + f, "INVALID_STRING_LENGTH");
+    if ((*capture)["status"] == "REFUNDED") return pp_422("CAPTURE_FULLY_REFUNDED");
+    if ((*capture)["status"] != "COMPLETED" && (*capture)["status"] != "PARTIALLY_REFUNDED")
+      return pp_422("REFUND_NOT_ALLOWED");
+    const std::int64_t captured = cents((*capture)["amount"]["value"]).value_or(0);
+    std::int64_t refunded = 0;
+    if (payments->contains("refunds"))
+      for (const auto& r : (*payments)["refunds"])
+        if (r["status"] == "COMPLETED" || r["status"] == "PENDING") refunded += cents(r["amount"]["value"]).value_or(0);
+    std::int64_t amount = captured - refunded;  // no amount: what is left
+    if (body.contains("amount")) {
+      const Json& a = body["amount"];
+      if (!a.is_object() || !a.contains("currency_code") || !a.contains("value"))
+        return pp_400("/amount", "MISSING_REQUIRED_PARAMETER");
+      auto v = cents(a["value"]);
+      if (!v) return pp_400("/amount/value", "INVALID_PARAMETER_SYNTAX");
+      if (a["currency_code"] != (*capture)["amount"]["currency_code"])
+        return pp_422("REFUND_CAPTURE_CURRENCY_MISMATCH");
+      if (*v <= 0) return pp_422("CANNOT_BE_ZERO_OR_NEGATIVE");
+      if (*v > captured - refunded) return pp_422("REFUND_AMOUNT_EXCEEDED");
+      amount = *v;
+    }
+    const std::string id = random_upper(17);
+    Json refund = {
+        {"id", id},
+        {"status", "COMPLETED"},
+        {"amount", {{"currency_code", (*capture)["amount"]["currency_code"]}, {"value", decimal(amount)}}},
+        {"create_time", rfc3339(now())},
+        {"update_time", rfc3339(now())},
+        {"links",
+         Json::array({{{"href", base() + "/v2/payments/refunds/" + id}, {"rel", "self"}, {"method", "GET"}},
+                      {{"href", base() + "/v2/payments/captures/" + capture_id}, {"rel", "up"}, {"method", "GET"}}})}};
+    if (body.contains("invoice_id")) refund["invoice_id"] = body["invoice_id"];
+    if (body.contains("note_to_payer")) refund["note_to_payer"] = body["note_to_payer"];
+    (*payments)["refunds"].push_back(refund);
+    (*capture)["status"] = refunded + amount >= captured ? "REFUNDED" : "PARTIALLY_REFUNDED";
+    (*capture)["update_time"] = rfc3339(now());
+    ++pp_refunds;
+    Response r = json_response(201, refund);
+    if (!request_id.empty()) pp_request_ids["refund:" + request_id] = r;
+    return r;
+  });
+  route(Method::kGet, "/v2/payments/refunds/{id}", "paypal", [=, this](Request& req) {
+    if (!bearer_ok(req)) return pp_401();
+    const std::string id(*req.path_param("id"));
+    std::lock_guard lock(mu);
+    for (const auto& [oid, order] : pp_orders)
+      for (const auto& pu : order["purchase_units"])
+        if (pu.contains("payments") && pu["payments"].contains("refunds"))
+          for (const auto& r : pu["payments"]["refunds"])
+            if (r["id"] == id) return json_response(200, r);
+    return pp_404();
+  });
   route(Method::kGet, "/checkoutnow", "paypal", [](Request&) {
     return Response::text(200, "<html><body>PayPal test approval page</body></html>", "text/html");
   });
@@ -961,6 +1070,23 @@ int GatewayTestServers::zarinpal_verify_calls() const {
 int GatewayTestServers::paypal_capture_calls() const {
   std::lock_guard lock(state_->mu);
   return state_->pp_captures;
+}
+int GatewayTestServers::paypal_refunds() const {
+  std::lock_guard lock(state_->mu);
+  return state_->pp_refunds;
+}
+int GatewayTestServers::paypal_refund_posts() const {
+  std::lock_guard lock(state_->mu);
+  return state_->pp_refund_posts;
+}
+std::string GatewayTestServers::paypal_capture_status(const std::string& capture_id) const {
+  std::lock_guard lock(state_->mu);
+  for (const auto& [id, order] : state_->pp_orders)
+    for (const auto& pu : order["purchase_units"])
+      if (pu.contains("payments"))
+        for (const auto& c : pu["payments"]["captures"])
+          if (c["id"] == capture_id) return c["status"].get<std::string>();
+  return {};
 }
 int GatewayTestServers::stripe_refunds() const {
   std::lock_guard lock(state_->mu);

@@ -35,7 +35,9 @@ struct Delivery {
   std::string body;
 };
 
-enum class Fault { kNone, kHang, kGarbage, kServerError };
+// kLoseAnswer: the gateway does the work, then the answer is lost on the way (a proxy's
+// error page), so the caller cannot know it happened.
+enum class Fault { kNone, kHang, kGarbage, kServerError, kLoseAnswer };
 
 struct GatewayServerOptions {
   std::string nowpayments_api_key = "NP-TEST-KEY";
@@ -87,6 +89,10 @@ class GatewayTestServers {
   // Counters a test can assert on.
   int zarinpal_verify_calls() const;
   int paypal_capture_calls() const;
+  int paypal_refunds() const;       // refunds made (replays of a PayPal-Request-Id not counted)
+  int paypal_refund_posts() const;  // refund requests received, replays included
+  // PayPal: the capture's status (COMPLETED, PARTIALLY_REFUNDED, REFUNDED), "" if unknown.
+  std::string paypal_capture_status(const std::string& capture_id) const;
   int stripe_refunds() const;
 
   struct State;

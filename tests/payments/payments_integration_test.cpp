@@ -633,6 +633,161 @@ TEST_P(PaymentsTest, PayPalApproveCaptureWebhooksAndForgery) {
   EXPECT_EQ(outbox("fulfil_order"), 1);
 }
 
+// ---- PayPal refunds ----------------------------------------------------------------------------
+
+class PayPalRefundTest : public PaymentsTest {
+ protected:
+  // An order paid through PayPal (approved, then captured by our poll).
+  PaymentRecord paid(std::int64_t tg, std::int64_t cents) {
+    const auto user = add_user(tg);
+    const auto order = add_order(user, {cents, Currency::kUsd});
+    auto c = service_->pay_order(order, PaymentMethod::kPayPal);
+    EXPECT_TRUE(c) << c.error().to_string();
+    if (!c) return {};
+    EXPECT_TRUE(gw_->paypal_approve(*c->payment.provider_ref));
+    EXPECT_EQ(*service_->poll(c->payment.id), Outcome::kPaid);
+    return payment(c->payment.id);
+  }
+  std::vector<RefundRecord> refunds(std::int64_t id) {
+    auto r = service_->refunds(id);
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r.value_or(std::vector<RefundRecord>{});
+  }
+};
+
+TEST_P(PayPalRefundTest, FullRefundKeepsTheCaptureIdAndRefundsOnce) {
+  const auto p = paid(120, 2'500);
+  ASSERT_TRUE(p.charge_ref) << "the capture id is kept when the payment is captured";
+  EXPECT_EQ(gw_->paypal_capture_status(*p.charge_ref), "COMPLETED");
+  const auto ledger_before = ledger_rows(p.user_id);
+
+  auto r = service_->refund(p.id, "customer asked");
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->state, PaymentState::kRefunded);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(gw_->paypal_capture_status(*p.charge_ref), "REFUNDED");
+  auto rows = refunds(p.id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "completed");
+  EXPECT_EQ(rows[0].amount, (Money{2'500, Currency::kUsd}));
+  ASSERT_TRUE(rows[0].provider_ref);
+  // PayPal knows it under the id we recorded.
+  EXPECT_EQ(outbox("user_notice", "refunded"), 1);
+  // A refund of an order payment moves no wallet money.
+  EXPECT_EQ(ledger_rows(p.user_id), ledger_before);
+
+  auto again = service_->refund(p.id, "twice");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(refunds(p.id).size(), 1u);
+}
+
+TEST_P(PayPalRefundTest, PartialThenTheRestAndNoMoreThanWasPaid) {
+  const auto p = paid(121, 2'500);
+  ASSERT_TRUE(p.charge_ref);
+  auto part = service_->refund(p.id, "one month unused", Money{1'000, Currency::kUsd});
+  ASSERT_TRUE(part) << part.error().to_string();
+  EXPECT_EQ(part->state, PaymentState::kPaid);
+  EXPECT_EQ(gw_->paypal_capture_status(*p.charge_ref), "PARTIALLY_REFUNDED");
+  EXPECT_EQ(outbox("user_notice", "partially_refunded:" + std::to_string(refunds(p.id)[0].id)), 1);
+  EXPECT_EQ(outbox("user_notice", "refunded"), 0);
+
+  // 15.00 is left: 20.00 is refused before PayPal hears of it, and so is another currency.
+  auto over = service_->refund(p.id, "too much", Money{2'000, Currency::kUsd});
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidArgument) << over.error().to_string();
+  EXPECT_EQ(service_->refund(p.id, "rial", Money{100, Currency::kIrr}).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+
+  auto rest = service_->refund(p.id, "the rest");
+  ASSERT_TRUE(rest) << rest.error().to_string();
+  EXPECT_EQ(rest->state, PaymentState::kRefunded);
+  EXPECT_EQ(gw_->paypal_refunds(), 2);
+  EXPECT_EQ(gw_->paypal_capture_status(*p.charge_ref), "REFUNDED");
+  auto rows = refunds(p.id);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].amount, (Money{1'500, Currency::kUsd}));
+  EXPECT_EQ(rows[1].status, "completed");
+  EXPECT_EQ(outbox("user_notice", "refunded"), 1);
+}
+
+TEST_P(PayPalRefundTest, PayPalsOwnValidationMapsToValues) {
+  const auto p = paid(122, 2'500);
+  ASSERT_TRUE(p.charge_ref);
+  PaymentProvider* pp = service_->provider(PaymentMethod::kPayPal);
+  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 122};
+  RefundRequest over{*p.charge_ref, Money{3'000, Currency::kUsd}, "k-over"};
+  auto r = pp->refund(view, over);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(r.error().message.find("more than"), std::string::npos) << r.error().message;
+  RefundRequest unknown{"NOSUCHCAPTURE0000", std::nullopt, "k-unknown"};
+  EXPECT_EQ(pp->refund(view, unknown).error().code, ErrorCode::kNotFound);
+  RefundRequest whole{*p.charge_ref, std::nullopt, "k-whole"};
+  auto done = pp->refund(view, whole);
+  ASSERT_TRUE(done) << done.error().to_string();
+  EXPECT_FALSE(done->pending);
+  // The same key again is PayPal's replay of that refund, not a second one.
+  auto replay = pp->refund(view, whole);
+  ASSERT_TRUE(replay) << replay.error().to_string();
+  EXPECT_EQ(replay->refund_ref, done->refund_ref);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  RefundRequest more{*p.charge_ref, std::nullopt, "k-more"};
+  auto fully = pp->refund(view, more);
+  ASSERT_FALSE(fully);
+  EXPECT_EQ(fully.error().code, ErrorCode::kConflict) << fully.error().to_string();
+}
+
+TEST_P(PayPalRefundTest, ARefundWhoseAnswerWasLostIsAskedAboutNotRepeated) {
+  const auto p = paid(123, 2'500);
+  gw_->set_fault("paypal", testing::Fault::kLoseAnswer);
+  auto lost = service_->refund(p.id, "customer asked");
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code, ErrorCode::kUnavailable) << lost.error().to_string();
+  EXPECT_EQ(gw_->paypal_refunds(), 1);  // PayPal did it; we could not know
+  EXPECT_EQ(payment(p.id).state, PaymentState::kPaid);
+  ASSERT_EQ(refunds(p.id).size(), 1u);
+  EXPECT_EQ(refunds(p.id)[0].status, "requested");
+
+  // Asked again (even for another amount), it settles that refund from PayPal's records.
+  auto again = service_->refund(p.id, "customer asked", Money{500, Currency::kUsd});
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(again->state, PaymentState::kRefunded);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(gw_->paypal_refund_posts(), 1);  // found in the order's refunds, not posted again
+  ASSERT_EQ(refunds(p.id).size(), 1u);
+  EXPECT_EQ(refunds(p.id)[0].status, "completed");
+  EXPECT_EQ(outbox("user_notice", "refunded"), 1);
+}
+
+TEST_P(PayPalRefundTest, ACrashAfterPayPalRefundedIsResolvedOnRecovery) {
+  const auto p = paid(124, 2'500);
+  struct Crash {};
+  auto dying = make_service([](std::string_view point) {
+    if (point == "after_gateway_refunded") throw Crash{};
+  });
+  EXPECT_THROW(dying->refund(p.id, "customer asked", Money{1'000, Currency::kUsd}), Crash);
+  dying.reset();
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(refunds(p.id)[0].status, "requested");
+  auto report = service_->recover();
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->refunds_resolved, 1);
+  EXPECT_EQ(gw_->paypal_refunds(), 1);
+  EXPECT_EQ(gw_->paypal_refund_posts(), 1);
+  auto rows = refunds(p.id);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].status, "completed");
+  EXPECT_EQ(rows[0].amount, (Money{1'000, Currency::kUsd}));
+  EXPECT_EQ(payment(p.id).state, PaymentState::kPaid);
+  // Recovery again has nothing to do; the rest can still be refunded, once.
+  EXPECT_EQ(service_->recover()->refunds_resolved, 0);
+  ASSERT_TRUE(service_->refund(p.id, "the rest"));
+  EXPECT_EQ(gw_->paypal_refunds(), 2);
+  EXPECT_EQ(payment(p.id).state, PaymentState::kRefunded);
+}
+
 // ---- gateway faults -----------------------------------------------------------------------------
 
 TEST_P(PaymentsTest, GatewaysThatHangOrAnswerGarbageCreditNothing) {
@@ -874,6 +1029,8 @@ TEST_P(PaymentsTest, RegistryBuildsATenantsServiceFromItsEncryptedSettings) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PaymentsTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         storage::testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, PayPalRefundTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          storage::testing::backend_name);
 
 }  // namespace

@@ -23,7 +23,7 @@ Result<GatewayReport> CardToCardProvider::poll(const ProviderPayment& payment) {
   return r;
 }
 
-Result<void> CardToCardProvider::refund(const ProviderPayment&, std::string_view) {
+Result<RefundResult> CardToCardProvider::refund(const ProviderPayment&, const RefundRequest&) {
   return fail(ErrorCode::kPermissionDenied, "card-to-card transfers are returned by hand");
 }
 

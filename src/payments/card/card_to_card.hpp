@@ -24,7 +24,7 @@ class CardToCardProvider final : public PaymentProvider {
   // Always pending: only a person decides.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
   // kPermissionDenied: the owner returns a transfer by hand.
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:
   CardToCardSettings settings_;

@@ -96,7 +96,7 @@ Result<GatewayReport> NowPaymentsProvider::poll(const ProviderPayment& payment) 
   return pending;
 }
 
-Result<void> NowPaymentsProvider::refund(const ProviderPayment&, std::string_view) {
+Result<RefundResult> NowPaymentsProvider::refund(const ProviderPayment&, const RefundRequest&) {
   return fail(ErrorCode::kPermissionDenied, "NOWPayments refunds are made from its dashboard");
 }
 

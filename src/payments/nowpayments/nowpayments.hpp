@@ -31,7 +31,7 @@ class NowPaymentsProvider final : public PaymentProvider {
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   // GET /v1/payment/{id} when a payment id is known; an invoice alone is reported by IPN.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
   // An IPN or status body as a report (no signature check); for tests and poll.
   static Result<GatewayReport> report_from(const nlohmann::json& body);

@@ -121,6 +121,7 @@ Result<std::vector<GatewayReport>> PayPalProvider::parse_callback(const http::Re
       r.status = GatewayStatus::kFailed;
     } else {
       r.status = GatewayStatus::kPaid;
+      if (auto c = str(resource, "id"); !c.empty()) r.charge_ref = c;
       const auto amount = resource.value("amount", nlohmann::json::object());
       auto currency = currency_from_code(str(amount, "currency_code"));
       auto value = currency ? from_decimal(str(amount, "value"), *currency) : fail(ErrorCode::kInvalidArgument, "");
@@ -150,13 +151,14 @@ Result<GatewayReport> PayPalProvider::report_from_order(const nlohmann::json& or
     }
     if (capture == nullptr) return fail(ErrorCode::kUnavailable, "PayPal order COMPLETED without a capture");
     const std::string cstatus = str(*capture, "status");
-    if (cstatus == "COMPLETED") {
+    if (cstatus == "COMPLETED" || cstatus == "PARTIALLY_REFUNDED") {
       r.status = GatewayStatus::kPaid;
       const auto amount = capture->value("amount", nlohmann::json::object());
       auto currency = currency_from_code(str(amount, "currency_code"));
       auto value = currency ? from_decimal(str(amount, "value"), *currency) : fail(ErrorCode::kInvalidArgument, "");
       r.paid = value ? *value : Money{-1, Currency::kUsd};
       r.event_key = "capture:" + str(*capture, "id");
+      r.charge_ref = str(*capture, "id");
     } else if (cstatus == "DECLINED" || cstatus == "FAILED") {
       r.status = GatewayStatus::kFailed;
     } else if (cstatus == "REFUNDED") {
@@ -205,8 +207,79 @@ Result<GatewayReport> PayPalProvider::poll(const ProviderPayment& payment) {
   return fail(detail::code_for_status(captured->status), "PayPal capture: " + str(*body, "name"));
 }
 
-Result<void> PayPalProvider::refund(const ProviderPayment&, std::string_view) {
-  return fail(ErrorCode::kPermissionDenied, "PayPal refunds are made from its dashboard");
+namespace {
+
+// A PayPal Refund resource as our result: COMPLETED and PENDING took the money back (PENDING
+// settles later, e.g. an eCheck); CANCELLED and FAILED did not.
+Result<RefundResult> refund_result(const nlohmann::json& refund) {
+  const std::string status = str(refund, "status");
+  const std::string id = str(refund, "id");
+  if (id.empty()) return fail(ErrorCode::kUnavailable, "PayPal answered a refund without its id");
+  if (status == "COMPLETED") return RefundResult{id, false};
+  if (status == "PENDING") return RefundResult{id, true};
+  return fail(ErrorCode::kConflict, "PayPal refund " + id + " is " + (status.empty() ? "without a status" : status));
+}
+
+// The first `details[].issue` of a PayPal error body.
+std::string issue_of(const nlohmann::json& error) {
+  if (error.contains("details") && error["details"].is_array() && !error["details"].empty())
+    return str(error["details"][0], "issue");
+  return {};
+}
+
+const nlohmann::json* first_payments(const nlohmann::json& order) {
+  if (!order.contains("purchase_units") || !order["purchase_units"].is_array() || order["purchase_units"].empty())
+    return nullptr;
+  const auto& pu = order["purchase_units"][0];
+  return pu.contains("payments") && pu["payments"].is_object() ? &pu["payments"] : nullptr;
+}
+
+}  // namespace
+
+Result<RefundResult> PayPalProvider::refund(const ProviderPayment& payment, const RefundRequest& request) {
+  if (request.amount && request.amount->currency != Currency::kUsd)
+    return fail(ErrorCode::kInvalidArgument, "PayPal refunds in USD here");
+  if (request.key.empty() || request.key.size() > 108)
+    return fail(ErrorCode::kInvalidArgument, "a PayPal refund needs a key of 1-108 characters");
+  std::string capture = request.charge_id;
+  if (capture.empty() || request.resume) {
+    // Ask PayPal first: the order names its capture (payments from before capture ids were
+    // kept) and lists the refunds already made, ours carrying our key as invoice_id.
+    if (!payment.provider_ref) return fail(ErrorCode::kInvalidArgument, "no PayPal order to refund");
+    auto res = call("GET", "/v2/checkout/orders/" + *payment.provider_ref, "", "");
+    if (!res) return fail(std::move(res.error()));
+    auto order = detail::json_body(*res, "PayPal");
+    if (!order) return fail(std::move(order.error()));
+    if (res->status != 200) return fail(detail::code_for_status(res->status), "PayPal order: " + str(*order, "name"));
+    const nlohmann::json* payments = first_payments(*order);
+    if (payments != nullptr && payments->contains("refunds") && (*payments)["refunds"].is_array())
+      for (const auto& r : (*payments)["refunds"])
+        if (str(r, "invoice_id") == request.key) return refund_result(r);
+    if (capture.empty() && payments != nullptr && payments->contains("captures") &&
+        (*payments)["captures"].is_array() && !(*payments)["captures"].empty())
+      capture = str((*payments)["captures"][0], "id");
+    if (capture.empty()) return fail(ErrorCode::kConflict, "the PayPal order has no capture to refund");
+  }
+  // No amount refunds what is left of the capture; invoice_id lets a retry find this refund.
+  nlohmann::json body = {{"invoice_id", request.key}};
+  if (request.amount) body["amount"] = {{"value", to_decimal(*request.amount)}, {"currency_code", "USD"}};
+  auto res = call("POST", "/v2/payments/captures/" + capture + "/refund", body.dump(), request.key);
+  if (!res) return fail(std::move(res.error()));
+  auto answer = detail::json_body(*res, "PayPal");
+  if (!answer) return fail(std::move(answer.error()));
+  if (res->status == 200 || res->status == 201) return refund_result(*answer);
+  const std::string issue = issue_of(*answer);
+  if (res->status == 404) return fail(ErrorCode::kNotFound, "PayPal knows no capture " + capture);
+  if (res->status == 422) {
+    if (issue == "CAPTURE_FULLY_REFUNDED")
+      return fail(ErrorCode::kConflict, "PayPal says capture " + capture + " is already fully refunded");
+    if (issue == "REFUND_AMOUNT_EXCEEDED")
+      return fail(ErrorCode::kInvalidArgument, "PayPal says the refund is more than what is left of the capture");
+    return fail(ErrorCode::kInvalidArgument,
+                "PayPal refused the refund: " + (issue.empty() ? str(*answer, "name") : issue));
+  }
+  return fail(detail::code_for_status(res->status),
+              "PayPal refund: HTTP " + std::to_string(res->status) + " " + str(*answer, "name") + " " + issue);
 }
 
 }  // namespace ms::payments

@@ -5,7 +5,10 @@
 // PayPal itself: POST /v1/notifications/verify-webhook-signature with the five
 // PAYPAL-* headers, our webhook_id and the event, "SUCCESS" or we reject.
 // CHECKOUT.ORDER.APPROVED is a claim (we poll, which captures); PAYMENT.CAPTURE.COMPLETED
-// is paid; PAYMENT.CAPTURE.DENIED is rejected.
+// is paid; PAYMENT.CAPTURE.DENIED is rejected. The capture id is reported as charge_ref.
+// Refunds (Payments v2): POST /v2/payments/captures/{id}/refund, no amount = what is left,
+// PayPal-Request-Id and invoice_id = our refund key; resuming after a lost answer first
+// reads the order, whose purchase_units[0].payments.refunds name ours by invoice_id.
 #pragma once
 
 #include <chrono>
@@ -35,7 +38,7 @@ class PayPalProvider final : public PaymentProvider {
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   // GET the order; APPROVED is captured here.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:
   Result<std::string> token();

@@ -28,11 +28,15 @@ Result<GatewayReport> StarsProvider::poll(const ProviderPayment& payment) {
   return r;
 }
 
-Result<void> StarsProvider::refund(const ProviderPayment& payment, std::string_view charge_id) {
+Result<RefundResult> StarsProvider::refund(const ProviderPayment& payment, const RefundRequest& request) {
   if (!refunder_) return fail(ErrorCode::kPermissionDenied, "no bot is connected to refund Stars");
-  if (charge_id.empty() || payment.payer_telegram_id == 0)
+  if (request.amount && *request.amount != payment.amount)
+    return fail(ErrorCode::kPermissionDenied, "Telegram refunds a Stars payment only in full");
+  if (request.charge_id.empty() || payment.payer_telegram_id == 0)
     return fail(ErrorCode::kInvalidArgument, "a Stars refund needs the payer and the charge id");
-  return refunder_->refund_star_payment(payment.payer_telegram_id, std::string(charge_id));
+  if (auto r = refunder_->refund_star_payment(payment.payer_telegram_id, request.charge_id); !r)
+    return fail(std::move(r.error()));
+  return RefundResult{request.charge_id, false};
 }
 
 }  // namespace ms::payments

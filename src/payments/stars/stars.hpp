@@ -32,7 +32,7 @@ class StarsProvider final : public PaymentProvider {
   // Stars come as updates, not HTTP callbacks: kInvalidArgument.
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:
   StarsSettings settings_;

@@ -138,7 +138,9 @@ Result<GatewayReport> StripeProvider::poll(const ProviderPayment& payment) {
   return r;
 }
 
-Result<void> StripeProvider::refund(const ProviderPayment& payment, std::string_view) {
+Result<RefundResult> StripeProvider::refund(const ProviderPayment& payment, const RefundRequest& request) {
+  if (request.amount && *request.amount != payment.amount)
+    return fail(ErrorCode::kPermissionDenied, "partial Stripe refunds are made from its dashboard");
   if (!payment.provider_ref) return fail(ErrorCode::kInvalidArgument, "no Stripe session to refund");
   auto session = call("GET", "/v1/checkout/sessions/" + form_escape(*payment.provider_ref), "", "");
   if (!session) return fail(std::move(session.error()));
@@ -146,7 +148,7 @@ Result<void> StripeProvider::refund(const ProviderPayment& payment, std::string_
   if (intent.empty()) return fail(ErrorCode::kConflict, "the Stripe session has no payment to refund");
   auto refunded = call("POST", "/v1/refunds", "payment_intent=" + form_escape(intent), "refund-" + payment.reference);
   if (!refunded) return fail(std::move(refunded.error()));
-  return ok();
+  return RefundResult{str(*refunded, "id"), str(*refunded, "status") == "pending"};
 }
 
 }  // namespace ms::payments

@@ -32,7 +32,7 @@ class StripeProvider final : public PaymentProvider {
   // GET /v1/checkout/sessions/{id}.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
   // POST /v1/refunds for the session's payment_intent.
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:
   Result<nlohmann::json> call(std::string method, std::string path, std::string form, std::string idempotency_key);

@@ -110,7 +110,7 @@ Result<GatewayReport> ZarinpalProvider::poll(const ProviderPayment& payment) {
   }
 }
 
-Result<void> ZarinpalProvider::refund(const ProviderPayment&, std::string_view) {
+Result<RefundResult> ZarinpalProvider::refund(const ProviderPayment&, const RefundRequest&) {
   return fail(ErrorCode::kPermissionDenied, "Zarinpal refunds are made from its panel");
 }
 

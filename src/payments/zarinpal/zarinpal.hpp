@@ -28,7 +28,7 @@ class ZarinpalProvider final : public PaymentProvider {
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   // verify.json.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
-  Result<void> refund(const ProviderPayment& payment, std::string_view charge_id) override;
+  Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:
   ZarinpalSettings settings_;

@@ -344,6 +344,30 @@ CREATE TABLE exchange_rates (
 )
 )sql";
 
+// v4: gateway refunds, in full or in parts. payments.charge_ref is the gateway's id of the
+// money itself (a PayPal capture; a Stars charge, which was kept as provider_ref). Each
+// refund is a payment_refunds row written 'requested' before the gateway is called; at
+// most one is open per payment, and its id is in the idempotency key the gateway sees, so
+// a retry after a lost answer asks about that refund instead of making another.
+constexpr std::string_view kPaymentRefunds = R"sql(
+ALTER TABLE payments ADD COLUMN charge_ref TEXT;
+UPDATE payments SET charge_ref = provider_ref WHERE provider = 'telegram_stars';
+CREATE TABLE payment_refunds (
+  id {{pk}},
+  payment_id BIGINT NOT NULL REFERENCES payments(id) {{deferrable}},
+  amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+  currency TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'pending', 'completed', 'failed')),
+  provider_ref TEXT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
+CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& tenant() {
@@ -351,6 +375,7 @@ const std::vector<Migration>& tenant() {
       {1, "initial", kInitial},
       {2, "panels_tls_and_one_service_per_order", kPanelsTlsAndOneServicePerOrder},
       {3, "payments", kPayments},
+      {4, "payment_refunds", kPaymentRefunds},
   };
   return list;
 }
