@@ -1,0 +1,171 @@
+// PaymentService: refunds (full and partial, exactly once; a lost answer is resolved by
+// asking the gateway, never by refunding again).
+#include "payments/service.hpp"
+#include "payments/service_rows.hpp"
+
+namespace ms::payments {
+
+using domain::PaymentState;
+using storage::Session;
+using storage::Value;
+using namespace detail;
+
+namespace {
+
+struct OpenRefund {
+  std::int64_t id = 0;
+  Money amount;
+  bool whole = false;   // everything that was paid, nothing refunded before: sent without an amount
+  bool resume = false;  // requested earlier, its answer lost
+  std::string reason;
+};
+
+Result<std::int64_t> refunded_minor(Session& s, std::int64_t payment_id) {
+  auto row = s.query_one(
+      "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM payment_refunds WHERE payment_id = :p AND status IN "
+      "('pending', 'completed')",
+      {{"p", payment_id}});
+  if (!row) return fail(std::move(row.error()));
+  return *row ? (*row)->get_int("total") : 0;
+}
+
+// What the gateway holds for a paid payment: what it said arrived, else the price.
+Money paid_amount(const PaymentRecord& p) { return p.received.value_or(p.amount); }
+
+}  // namespace
+
+Result<PaymentRecord> PaymentService::refund(std::int64_t payment_id, const std::string& reason,
+                                             std::optional<Money> amount) {
+  return refund_with(payment_id, reason, amount, false);
+}
+
+Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const std::string& reason,
+                                                  std::optional<Money> amount, bool resume_only) {
+  auto p = get(payment_id);
+  if (!p) return fail(std::move(p.error()));
+  PaymentProvider* prov = provider(p->method);
+  if (prov == nullptr)
+    return fail(ErrorCode::kInvalidArgument, std::string(domain::to_string(p->method)) + " is not enabled");
+  // Persisted before the gateway hears of it; or the refund whose answer was lost.
+  auto open = db_.transaction([&](Session& s) -> Result<OpenRefund> {
+    auto cur = load_existing(s, payment_id);
+    if (!cur) return fail(std::move(cur.error()));
+    const Money paid = paid_amount(*cur);
+    auto done = refunded_minor(s, payment_id);
+    if (!done) return fail(std::move(done.error()));
+    auto row = s.query_one(
+        "SELECT id, amount_minor, reason FROM payment_refunds WHERE payment_id = :p AND status = 'requested'",
+        {{"p", payment_id}});
+    if (!row) return fail(std::move(row.error()));
+    if (*row) {
+      Money m{(*row)->get_int("amount_minor"), paid.currency};
+      return OpenRefund{(*row)->get_int("id"), m, *done == 0 && m == paid, true, (*row)->get_string("reason")};
+    }
+    if (resume_only) return OpenRefund{};  // settled meanwhile: nothing to resume
+    if (cur->state != PaymentState::kPaid)
+      return fail(ErrorCode::kConflict,
+                  "payment " + std::to_string(payment_id) + " is " + name(cur->state) + ", not paid");
+    const std::int64_t left = paid.minor - *done;
+    const Money want = amount.value_or(Money{left, paid.currency});
+    if (want.currency != paid.currency)
+      return fail(ErrorCode::kInvalidArgument, "payment " + std::to_string(payment_id) + " was paid in " +
+                                                   code(paid.currency) + ", not " + code(want.currency));
+    if (want.minor <= 0 || want.minor > left)
+      return fail(ErrorCode::kInvalidArgument, "a refund of " + to_decimal(want) + " " + code(want.currency) +
+                                                   " is not within the " + to_decimal(Money{left, paid.currency}) +
+                                                   " left of payment " + std::to_string(payment_id));
+    const std::int64_t now = clock_.unix_seconds();
+    auto id = s.query_one(
+        "INSERT INTO payment_refunds (payment_id, amount_minor, currency, reason, status, created_at, updated_at) "
+        "VALUES (:p, :m, :c, :why, 'requested', :now, :now2) RETURNING id",
+        {{"p", payment_id},
+         {"m", want.minor},
+         {"c", code(want.currency)},
+         {"why", reason},
+         {"now", now},
+         {"now2", now}});
+    if (!id) return fail(std::move(id.error()));
+    return OpenRefund{(**id).get_int("id"), want, *done == 0 && want == paid, false, reason};
+  });
+  if (!open) {
+    // Another refund() of this payment opened one at the same moment.
+    if (open.error().code == ErrorCode::kAlreadyExists)
+      return fail(ErrorCode::kConflict, "a refund of payment " + std::to_string(payment_id) + " is in progress");
+    return fail(std::move(open.error()));
+  }
+  if (open->id == 0) return get(payment_id);
+  auto view = provider_view(*p);
+  if (!view) return fail(std::move(view.error()));
+  RefundRequest request;
+  request.charge_id = p->charge_ref.value_or("");
+  if (!open->whole) request.amount = open->amount;
+  request.key = p->reference() + "-refund-" + std::to_string(open->id);
+  request.resume = open->resume;
+  auto result = prov->refund(*view, request);
+  if (result && options_.fault) options_.fault("after_gateway_refunded");
+  const std::int64_t now = clock_.unix_seconds();
+  if (!result) {
+    const ErrorCode c = result.error().code;
+    // No answer: it may have happened. It stays requested for the next call to ask about.
+    if (c == ErrorCode::kUnavailable || c == ErrorCode::kTimeout) return fail(std::move(result.error()));
+    auto failed = db_.with_session([&](Session& s) {
+      return s.exec(
+          "UPDATE payment_refunds SET status = 'failed', last_error = :e, updated_at = :now WHERE id = :id AND "
+          "status = 'requested'",
+          {{"e", result.error().message}, {"now", now}, {"id", open->id}});
+    });
+    if (!failed) return fail(std::move(failed.error()));
+    return fail(std::move(result.error()));
+  }
+  auto recorded = db_.transaction([&](Session& s) -> Result<void> {
+    auto changed = s.exec(
+        "UPDATE payment_refunds SET status = :st, provider_ref = :ref, updated_at = :now WHERE id = :id AND "
+        "status = 'requested'",
+        {{"st", std::string(result->pending ? "pending" : "completed")},
+         {"ref", result->refund_ref.empty() ? Value{} : Value{result->refund_ref}},
+         {"now", now},
+         {"id", open->id}});
+    if (!changed) return fail(std::move(changed.error()));
+    if (*changed == 0) return ok();  // a concurrent resume recorded it
+    auto cur = load_existing(s, payment_id);
+    if (!cur) return fail(std::move(cur.error()));
+    auto done = refunded_minor(s, payment_id);
+    if (!done) return fail(std::move(done.error()));
+    nlohmann::json payload = {{"reason", open->reason}, {"refunded", money_json(open->amount)}};
+    if (*done < paid_amount(*cur).minor) {
+      auto n = add_outbox(s, "user_notice", "partially_refunded:" + std::to_string(open->id), *cur, payload, now);
+      if (!n) return fail(std::move(n.error()));
+      return ok();
+    }
+    auto c = claim(s, payment_id, PaymentState::kPaid, PaymentState::kRefunded, "reject_reason = :why",
+                   {{"why", open->reason}}, now);
+    if (!c) return fail(std::move(c.error()));
+    if (*c) {
+      if (auto n = add_outbox(s, "user_notice", "refunded", *cur, payload, now); !n) return fail(std::move(n.error()));
+    }
+    return ok();
+  });
+  if (!recorded) return fail(std::move(recorded.error()));
+  return get(payment_id);
+}
+
+Result<std::vector<RefundRecord>> PaymentService::refunds(std::int64_t payment_id) {
+  return db_.with_session([&](Session& s) -> Result<std::vector<RefundRecord>> {
+    auto rows = s.query(
+        "SELECT id, payment_id, amount_minor, currency, status, provider_ref, reason, last_error FROM "
+        "payment_refunds WHERE payment_id = :p ORDER BY id",
+        {{"p", payment_id}});
+    if (!rows) return fail(std::move(rows.error()));
+    std::vector<RefundRecord> out;
+    for (const auto& r : *rows) {
+      auto c = currency_from_code(r.get_string("currency"));
+      if (!c) return fail(ErrorCode::kCorrupted, "refund with an unknown currency");
+      out.push_back(RefundRecord{r.get_int("id"), r.get_int("payment_id"), Money{r.get_int("amount_minor"), *c},
+                                 r.get_string("status"), r.opt_string("provider_ref"), r.get_string("reason"),
+                                 r.opt_string("last_error")});
+    }
+    return out;
+  });
+}
+
+}  // namespace ms::payments
