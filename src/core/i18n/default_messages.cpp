@@ -1,6 +1,7 @@
 #include "core/i18n/default_messages.hpp"
 
 #include <array>
+#include <vector>
 
 namespace ms::i18n {
 
@@ -163,6 +164,14 @@ constexpr std::array kMessages = {
 
 }  // namespace
 
-std::span<const DefaultMessage> default_messages() { return kMessages; }
+std::span<const DefaultMessage> default_messages() {
+  // The parts, joined once; a key defined in two parts is a bug the catalog test catches.
+  static const std::vector<DefaultMessage> all = [] {
+    std::vector<DefaultMessage> out(kMessages.begin(), kMessages.end());
+    for (auto part : {shop_messages(), shop_notice_messages()}) out.insert(out.end(), part.begin(), part.end());
+    return out;
+  }();
+  return all;
+}
 
 }  // namespace ms::i18n

@@ -16,6 +16,12 @@ struct DefaultMessage {
   std::string_view en;
 };
 
+// Every default text: the core table and the parts below.
 std::span<const DefaultMessage> default_messages();
+
+// Parts of the table, one file per area: shop_messages.cpp (the shop bot's flows) and
+// shop_notice_messages.cpp (its notices, broadcasts and statistics).
+std::span<const DefaultMessage> shop_messages();
+std::span<const DefaultMessage> shop_notice_messages();
 
 }  // namespace ms::i18n

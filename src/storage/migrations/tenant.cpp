@@ -368,6 +368,19 @@ CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
 CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
 )sql";
 
+// v5: the shop bot (src/shop/). An order names the service it renews or adds traffic to;
+// a person's free trial is remembered (once per person); services may renew themselves
+// from the wallet; plans have a description and are either a service or a traffic add-on.
+constexpr std::string_view kShop = R"sql(
+ALTER TABLE orders ADD COLUMN service_id BIGINT REFERENCES services(id) {{deferrable}};
+ALTER TABLE users ADD COLUMN trial_used_at BIGINT;
+ALTER TABLE services ADD COLUMN auto_renew BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew IN (0, 1));
+ALTER TABLE plans ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE plans ADD COLUMN kind TEXT NOT NULL DEFAULT 'service' CHECK (kind IN ('service', 'traffic'));
+CREATE INDEX orders_user_status ON orders (user_id, status);
+CREATE INDEX plans_panel ON plans (panel_id, active, sort_order)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& tenant() {
@@ -376,6 +389,7 @@ const std::vector<Migration>& tenant() {
       {2, "panels_tls_and_one_service_per_order", kPanelsTlsAndOneServicePerOrder},
       {3, "payments", kPayments},
       {4, "payment_refunds", kPaymentRefunds},
+      {5, "shop", kShop},
   };
   return list;
 }
