@@ -1,0 +1,131 @@
+// The inside of ShopBot, shared by the files that build its flows (internal to src/shop/):
+// start.cpp (entry, channels, language, menu, anti-spam), buy.cpp (locations, plans,
+// discounts, payment methods, receipts, Stars, trial), services.cpp (my services, renew,
+// new link, auto-renew), wallet.cpp (wallet, top-up, referral, support), fulfil.cpp
+// (provisioning and delivery after payment, refunds to the wallet on panel failure).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "core/i18n/catalog.hpp"
+#include "panels/panel.hpp"
+#include "panels/panel_repository.hpp"
+#include "shop/settings.hpp"
+#include "shop/shop.hpp"
+#include "shop/store.hpp"
+#include "telegram/keyboard.hpp"
+#include "telegram/router.hpp"
+
+namespace ms::shop {
+
+using i18n::Lang;
+using telegram::Turn;
+
+class ShopBot::Impl {
+ public:
+  explicit Impl(ShopDeps deps);
+
+  Result<void> load();  // settings, texts
+  void build_router();
+
+  // ---- texts and keyboards ----
+  std::string t(Lang lang, std::string_view key, const i18n::Args& args = {}) const;
+  std::string money(Money m, Lang lang) const;
+  std::string date(std::int64_t unix_seconds, Lang lang) const;
+  std::string bytes(std::int64_t n, Lang lang) const;
+  std::string number(std::int64_t n, Lang lang) const;  // Persian digits in fa
+  telegram::InlineKeyboardBuilder keyboard(Lang lang) const;
+  static telegram::InlineKeyboardMarkup built(const telegram::InlineKeyboardBuilder& b);
+  std::int64_t now() const { return deps.clock->unix_seconds(); }
+  ShopSettings settings() const;
+
+  // ---- the person of a turn ----
+  // The person writing, entered if new. nullopt when they may not go on (banned, muted,
+  // not a member of the owner's channels): they were already answered.
+  std::optional<Person> gate(Turn& turn, bool check_channels = true);
+  // True when the person is a member of every required channel (asks Telegram).
+  bool in_channels(Turn& turn);
+  void show_menu(Turn& turn, const Person& p, bool edit = false);
+  // Answers a failed step: a short message in the person's language, details to the log.
+  void oops(Turn& turn, Lang lang, const Error& error, std::string_view key = "error.internal");
+
+  // ---- flows (registered on the router) ----
+  void register_start(telegram::Router& r);
+  void register_buy(telegram::Router& r);
+  void register_services(telegram::Router& r);
+  void register_wallet(telegram::Router& r);
+
+  // Shows what the payer must do for a started checkout (card, link, Stars invoice, done).
+  void show_checkout(Turn& turn, const Person& p, const payments::Checkout& checkout, std::string_view what);
+  // A button per payment method the owner enabled (and the wallet): action(id, method).
+  void add_methods(telegram::InlineKeyboardBuilder& kb, const Person& p, std::string_view action, std::int64_t id,
+                   bool allow_wallet) const;
+
+  // The caller's own service named by the button's first argument (answered when not).
+  std::optional<ServiceRow> own_service(Turn& turn, const Person& p);
+
+  // ---- buying steps (buy_steps.cpp) ----
+  void show_order(Turn& turn, const Person& p, std::int64_t order_id);
+  std::vector<domain::PaymentMethod> offered_methods() const;
+  // Puts a discount code on a pending order. Success: the new price. Failure: the error's
+  // message is the i18n key to show (discount.expired, discount.used_up, ...).
+  Result<Money> apply_discount_code(const Person& p, std::int64_t order_id, std::string code);
+  void send_receipt_to_admins(const payments::PaymentRecord& payment, const Person& p);
+  void review(Turn& turn);
+  void take_trial(Turn& turn, const Person& p);
+  // Delivers what payments just made due (one dispatcher at a time; a kick during a run
+  // makes it go round again).
+  void kick_outbox();
+
+  // ---- after payment (fulfil.cpp) ----
+  // Provisions (or renews) and delivers one paid order; idempotent.
+  Result<void> fulfil(std::int64_t order_id, int attempt);
+  Result<void> notify_owner(const std::string& key, const i18n::Args& args);
+  // Sends to a person outside a turn (blocking until Telegram answers).
+  Result<void> send_to(std::int64_t chat_id, std::string text, std::optional<telegram::ReplyMarkup> markup = {});
+  // The subscription link, its QR code and (if the owner wants) each config link.
+  Result<void> deliver(const Person& p, const ServiceRow& service, std::string_view headline_key);
+  Result<std::shared_ptr<panels::Panel>> panel(std::int64_t panel_id);
+  void note_panel_health(const OrderRow& o);
+  Result<ServiceRow> provision_new(const OrderRow& o);
+  Result<ServiceRow> extend(const OrderRow& o);
+  Result<void> refund_to_wallet(const OrderRow& o, const Person& p, const Error& why);
+  Result<void> reward_referrer(const OrderRow& o, const Person& p);
+  Result<void> count_discount(const OrderRow& o);
+
+  ShopDeps deps;
+  payments::FulfilmentHook* hook = nullptr;  // the ShopBot itself
+  ShopStore store;
+  panels::PanelRepository panel_repo;
+  std::shared_ptr<telegram::Router> router;
+  i18n::Catalog texts;
+
+ private:
+  mutable std::shared_mutex settings_mutex_;
+  ShopSettings settings_;
+  std::mutex panels_mutex_;
+  std::map<std::int64_t, std::shared_ptr<panels::Panel>> panels_;
+  std::mutex spam_mutex_;
+  struct Flood {
+    std::deque<std::int64_t> times;  // unix ms of the person's recent updates
+    std::int64_t muted_until = 0;
+    bool told = false;
+  };
+  std::map<std::int64_t, Flood> flood_;
+  std::atomic<bool> dispatching_{false};
+  std::atomic<bool> again_{false};
+  friend class ShopBot;
+};
+
+// "12.5 GB" / "۱۲٫۵ گیگابایت"-style sizes are shown with Latin units in both languages.
+std::string format_bytes(std::int64_t n);
+
+}  // namespace ms::shop

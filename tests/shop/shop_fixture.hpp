@@ -1,0 +1,340 @@
+// The fixture of the shop bot's end-to-end tests: a tenant database (SQLite or PostgreSQL),
+// the sandbox emulator behind a real HTTP server (Telegram), the strict Marzban test panel,
+// a PaymentService with card-to-card and Telegram Stars, and the shop bot in a BotRuntime
+// polling the sandbox. People press buttons and send photos through the emulator's person
+// API; every check reads what Telegram, the panel or the database really hold.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/crypto/keyring.hpp"
+#include "core/crypto/secret_box.hpp"
+#include "core/timer_queue.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "marzban_server.hpp"
+#include "panels/panel_repository.hpp"
+#include "payments/card/card_to_card.hpp"
+#include "payments/service.hpp"
+#include "payments/stars/stars.hpp"
+#include "sandbox/emulator.hpp"
+#include "sandbox/routes.hpp"
+#include "shop/qr.hpp"
+#include "shop/settings.hpp"
+#include "shop/shop.hpp"
+#include "storage/storage_test_support.hpp"
+#include "telegram/runtime.hpp"
+
+namespace ms::shop::testing {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds within = 20s) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(25ms);
+  }
+  return pred();
+}
+
+class ShopTest : public storage::testing::StorageTest {
+ protected:
+  static constexpr std::int64_t kTenant = 1;
+  static constexpr telegram::BotKey kBotKey = 1;
+  static constexpr std::int64_t kPlanPrice = 1'500'000;  // Rial (150,000 Toman)
+
+  void SetUp() override {
+    StorageTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    auto t = storage_->create_tenant(kTenant);
+    ASSERT_TRUE(t) << t.error().to_string();
+    db_ = *t;
+
+    sandbox::EmulatorOptions eo;
+    eo.max_long_poll = 5s;
+    emulator_ = std::make_unique<sandbox::Emulator>(eo, SystemClock::instance());
+    http::ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    so.handler_timeout = 30s;
+    server_ = std::make_unique<http::Server>(so);
+    sandbox::add_sandbox_routes(server_->router(), *emulator_);
+    ASSERT_TRUE(server_->start());
+
+    marzban_test::Options mo;
+    mo.clock = &clock_;  // the panel and the shop share one clock, so tests can move time
+    marzban_ = std::make_unique<marzban_test::MarzbanTestServer>(mo);
+    ASSERT_TRUE(marzban_->start());
+
+    auto bot = emulator_->create_bot("vpn_shop_bot", "VPN Shop");
+    ASSERT_TRUE(bot) << bot.error().to_string();
+    token_ = bot->token;
+    owner_ = person("Owner", "fa");
+    alice_ = person("Alice", "fa");
+    bob_ = person("Bob", "en");
+
+    // The owner's shop: one panel, a plan, a traffic add-on, the owner as admin, a trial.
+    panels::PanelRepository repo(*db_, box_);
+    panels::PanelRecord pr;
+    pr.name = "Germany";
+    pr.base_url = marzban_->base_url();
+    pr.username = "admin";
+    pr.password = crypto::Secret("admin");
+    auto panel_id = repo.insert(pr, 1);
+    ASSERT_TRUE(panel_id) << panel_id.error().to_string();
+    panel_id_ = *panel_id;
+    plan_id_ = add_plan("1 Month 50GB", 30, 50LL << 30, kPlanPrice, "service");
+    traffic_plan_id_ = add_plan("+10GB", 1, 10LL << 30, 300'000, "traffic");
+    ShopSettings s;
+    s.admins = {{owner_, AdminRole::kOwner}};
+    s.trial.enabled = true;
+    s.trial.traffic_bytes = 1LL << 30;
+    s.trial.days = 1;
+    s.referral_percent = 10;
+    s.antispam.max_updates = 1000;
+    customize(s);
+    ASSERT_TRUE(save_settings(*db_, s, 1));
+
+    payments_ = make_payments();
+    ASSERT_TRUE(payments_->set_exchange_rate({Currency::kXtr, Currency::kIrr, 20'000}));
+    start_shop();
+  }
+
+  void TearDown() override {
+    stop_shop();
+    if (marzban_) marzban_->stop();
+    if (server_) server_->stop(200ms);
+    payments_.reset();
+    db_.reset();
+    StorageTest::TearDown();
+  }
+
+  // Tests may change the settings before the shop starts.
+  virtual void customize(ShopSettings&) {}
+
+  std::shared_ptr<payments::PaymentService> make_payments() {
+    std::vector<std::shared_ptr<payments::PaymentProvider>> providers;
+    providers.push_back(
+        std::make_shared<payments::CardToCardProvider>(payments::CardToCardSettings{"6037990000001234", "Owner"}));
+    providers.push_back(std::make_shared<payments::StarsProvider>(payments::StarsSettings{"VPN"}, nullptr));
+    payments::ServiceOptions o;
+    o.account = "t1";
+    return std::make_shared<payments::PaymentService>(*db_, std::move(providers), clock_, o);
+  }
+
+  void start_shop() {
+    telegram::RuntimeOptions ro;
+    ro.poller.timeout_seconds = 2;
+    ro.poller.min_backoff = 50ms;
+    ro.poller.max_backoff = 200ms;
+    ro.limits.enabled = false;
+    telegram::RuntimeEvents events;
+    runtime_ = std::make_unique<telegram::BotRuntime>(http_, timers_, base_url(), ro, events);
+    ShopDeps d;
+    d.tenant_id = kTenant;
+    d.db = db_;
+    d.payments = payments_;
+    d.secrets = &box_;
+    d.http = &http_;
+    d.runtime = runtime_.get();
+    d.bot_key = kBotKey;
+    d.bot_username = "vpn_shop_bot";
+    d.callback_key = "test-callback-key";
+    d.clock = &clock_;
+    auto shop = ShopBot::create(d);
+    ASSERT_TRUE(shop) << shop.error().to_string();
+    shop_ = *shop;
+    ASSERT_TRUE(runtime_->add({kBotKey, token_, telegram::Intake::kPolling, "", shop_}));
+    ASSERT_TRUE(emulator_->wait_for_poller("vpn_shop_bot", 10s));
+    if (!owner_started_) {
+      // Telegram lets a bot write only to people who started it: the owner did, long ago.
+      ASSERT_TRUE(emulator_->send_command(owner_, "vpn_shop_bot", "start"));
+      ASSERT_TRUE(eventually([&] { return !texts(owner_).empty(); }));
+      owner_started_ = true;
+    }
+  }
+
+  void stop_shop() {
+    runtime_.reset();
+    shop_.reset();
+  }
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/sandbox"; }
+
+  std::int64_t person(const std::string& name, const std::string& lang) {
+    auto p = emulator_->create_user({0, name, "", "", lang});
+    EXPECT_TRUE(p) << p.error().to_string();
+    return p ? (*p)["id"].get<std::int64_t>() : 0;
+  }
+
+  std::int64_t add_plan(const std::string& name, int days, std::int64_t traffic, std::int64_t price,
+                        const std::string& kind) {
+    auto id = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
+      auto row = s.query_one(
+          "INSERT INTO plans (name, panel_id, duration_days, traffic_bytes, price_minor, currency, kind, created_at, "
+          "updated_at) VALUES (:n, :p, :d, :t, :price, 'IRR', :kind, 1, 1) RETURNING id",
+          {{"n", name}, {"p", panel_id_}, {"d", std::int64_t{days}}, {"t", traffic}, {"price", price}, {"kind", kind}});
+      if (!row) return fail(std::move(row.error()));
+      return (*row)->get_int("id");
+    });
+    EXPECT_TRUE(id) << id.error().to_string();
+    return id ? *id : 0;
+  }
+
+  // ---- what a person sees and does ----
+
+  // A real picture (a PNG) to send as a receipt; the same tag gives the same file.
+  static std::string picture(const std::string& tag) {
+    auto png = qr_png(tag);
+    EXPECT_TRUE(png);
+    return png ? *png : std::string();
+  }
+
+  json chat(std::int64_t who) {
+    auto c = emulator_->read_chat(who, "vpn_shop_bot");
+    return c ? *c : json::object();
+  }
+  // Every text (and caption) the bot sent the person, current versions, in order.
+  std::vector<std::string> texts(std::int64_t who) {
+    std::vector<std::string> out;
+    for (const auto& m : chat(who).value("messages", json::array())) {
+      if (!m.value("from_bot", false)) continue;
+      const auto& msg = m["message"];
+      if (msg.contains("text")) out.push_back(msg["text"]);
+      if (msg.contains("caption")) out.push_back(msg["caption"]);
+    }
+    return out;
+  }
+  bool saw(std::int64_t who, const std::string& part) {
+    for (const auto& t : texts(who)) {
+      if (t.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+  bool wait_saw(std::int64_t who, const std::string& part) {
+    return eventually([&] { return saw(who, part); });
+  }
+  int photos(std::int64_t who) {
+    int n = 0;
+    for (const auto& m : chat(who).value("messages", json::array())) {
+      if (m.value("from_bot", false) && m["message"].contains("photo")) ++n;
+    }
+    return n;
+  }
+  // The newest bot message with a button whose text contains `label`: {message_id, data}.
+  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
+    auto messages = chat(who).value("messages", json::array());
+    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
+      const auto& msg = (*it)["message"];
+      if (!msg.contains("reply_markup")) continue;
+      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
+        for (const auto& b : row) {
+          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data")) {
+            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
+          }
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  // Presses the button once it is there, then waits until the bot has dealt with it: the
+  // press is answered and, unless the answer was a notice of its own, the chat changed (an
+  // edited screen or a new message). Success: the callback query id.
+  std::string press(std::int64_t who, const std::string& label) {
+    std::optional<std::pair<std::int64_t, std::string>> b;
+    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
+        << "no button " << label << " in " << chat(who).dump().substr(0, 6000);
+    if (!b) return "";
+    const std::string before = chat(who).value("messages", json::array()).dump();
+    auto q = emulator_->press_button(who, "vpn_shop_bot", b->first, b->second);
+    EXPECT_TRUE(q) << q.error().to_string();
+    if (!q) return "";
+    eventually(
+        [&] {
+          auto a = emulator_->callback_answer(*q);
+          if (!a || !(*a).value("answered", false)) return false;
+          if (!(*a).value("text", "").empty()) return true;
+          return chat(who).value("messages", json::array()).dump() != before;
+        },
+        5s);
+    return *q;
+  }
+  // What the bot answered to a pressed button (waits for the answer).
+  std::string answer_text(const std::string& query) {
+    std::string text;
+    EXPECT_TRUE(eventually([&] {
+      auto a = emulator_->callback_answer(query);
+      if (!a || !(*a).value("answered", false)) return false;
+      text = (*a).value("text", "");
+      return true;
+    }));
+    return text;
+  }
+
+  std::int64_t scalar(const std::string& sql) {
+    auto v = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
+      auto row = s.query_one(sql);
+      if (!row) return fail(std::move(row.error()));
+      if (!*row) return std::int64_t{-1};
+      return (*row)->get_int("v");
+    });
+    EXPECT_TRUE(v) << v.error().to_string();
+    return v ? *v : -1;
+  }
+  std::int64_t user_id(std::int64_t telegram_id) {
+    return scalar("SELECT id AS v FROM users WHERE telegram_id = " + std::to_string(telegram_id));
+  }
+  std::int64_t balance(std::int64_t telegram_id) {
+    return scalar("SELECT balance_minor AS v FROM users WHERE telegram_id = " + std::to_string(telegram_id));
+  }
+
+  // /start, and wait for the new menu (so the next press finds its buttons).
+  void start_and_wait(std::int64_t who) {
+    const auto before = chat(who).value("messages", json::array()).size();
+    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start"));
+    ASSERT_TRUE(eventually([&] {
+      auto messages = chat(who).value("messages", json::array());
+      for (std::size_t i = before; i < messages.size(); ++i) {
+        const auto text = messages[i]["message"].value("text", "");
+        if (messages[i].value("from_bot", false) && (text.rfind("Hi ", 0) == 0 || text.rfind("سلام", 0) == 0))
+          return true;
+      }
+      return false;
+    }));
+  }
+
+  // Alice (or anyone) goes from /start to the payment methods of the plan.
+  void choose_plan(std::int64_t who, const std::string& start_payload = "") {
+    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start", start_payload));
+    press(who, who == bob_ ? "Buy" : "خرید");
+    press(who, "Germany");
+    press(who, "1 Month 50GB");
+    ASSERT_TRUE(wait_saw(who, who == bob_ ? "Your order" : "سفارش شما"));
+  }
+
+  ManualClock clock_{SystemClock::instance().unix_seconds()};
+  crypto::SecretBox box_{crypto::Keyring(crypto::generate_key())};
+  std::shared_ptr<storage::Database> db_;
+  std::unique_ptr<sandbox::Emulator> emulator_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<marzban_test::MarzbanTestServer> marzban_;
+  http::CurlClient http_;
+  TimerQueue timers_;
+  std::unique_ptr<telegram::BotRuntime> runtime_;
+  std::shared_ptr<payments::PaymentService> payments_;
+  std::shared_ptr<ShopBot> shop_;
+  std::string token_;
+  bool owner_started_ = false;
+  std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
+  std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
+};
+
+}  // namespace ms::shop::testing
