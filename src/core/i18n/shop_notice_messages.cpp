@@ -7,17 +7,35 @@ namespace ms::i18n {
 
 namespace {
 
+// Placeholders: {service} (the account name people see in "My services"); traffic notices
+// {bar} {used} {total} {percent} {left}; expiry notices {date} (Jalali in Persian) {time}
+// {days} {hours} (left, rounded up).
 constexpr std::array kMessages = {
-    DefaultMessage{"shop.notice.traffic_80", "⚠️ ۸۰٪ حجم سرویس {service} مصرف شده است.\n{bar} {used} از {total}",
-                   "⚠️ 80% of the traffic of {service} is used.\n{bar} {used} of {total}"},
-    DefaultMessage{"shop.notice.traffic_95", "⛔️ ۹۵٪ حجم سرویس {service} مصرف شده است.\n{bar} {used} از {total}",
-                   "⛔️ 95% of the traffic of {service} is used.\n{bar} {used} of {total}"},
-    DefaultMessage{"shop.notice.expiry_3d", "⏳ سرویس {service} سه روز دیگر ({date}) تمام می\u200cشود.",
-                   "⏳ {service} ends in three days ({date})."},
-    DefaultMessage{"shop.notice.expiry_1d", "⏳ سرویس {service} فردا ({date}) تمام می\u200cشود.",
-                   "⏳ {service} ends tomorrow ({date})."},
-    DefaultMessage{"shop.notice.expired", "❌ سرویس {service} به پایان رسید. برای تمدید از «سرویس‌های من» اقدام کنید.",
-                   "❌ {service} has ended. Renew it from \"My services\"."},
+    DefaultMessage{"shop.notice.traffic_80",
+                   "⚠️ {percent}٪ حجم سرویس {service} مصرف شده است.\n"
+                   "{bar} {used} از {total}\n"
+                   "باقی‌مانده: {left}",
+                   "⚠️ {percent}% of the traffic of {service} is used.\n{bar} {used} of {total}\nLeft: {left}"},
+    DefaultMessage{
+        "shop.notice.traffic_95",
+        "⛔️ {percent}٪ حجم سرویس {service} مصرف شده "
+        "و به‌زودی قطع می‌شود.\n"
+        "{bar} {used} از {total}\n"
+        "برای افزودن حجم یا تمدید از «سرویس‌های من» اقدام کنید.",
+        "⛔️ {percent}% of the traffic of {service} is used; it stops soon.\n{bar} {used} of {total}\n"
+        "Add traffic or renew it from \"My services\"."},
+    DefaultMessage{"shop.notice.expiry_3d", "⏳ سرویس {service} {days} روز دیگر، در {date}، تمام می\u200cشود.",
+                   "⏳ {service} ends in {days} days, on {date}."},
+    DefaultMessage{"shop.notice.expiry_1d",
+                   "⏳ سرویس {service} کمتر از یک روز دیگر ({date} ساعت {time}) تمام می\u200cشود.\n"
+                   "برای تمدید از «سرویس‌های من» اقدام کنید.",
+                   "⏳ {service} ends in less than a day ({date} at {time}).\nRenew it from \"My services\"."},
+    DefaultMessage{"shop.notice.expired",
+                   "❌ سرویس {service} در {date} به پایان رسید.\n"
+                   "برای تمدید از «سرویس‌های من» اقدام کنید.",
+                   "❌ {service} ended on {date}.\nRenew it from \"My services\"."},
+    DefaultMessage{"shop.notice.renew_button", "🔄 تمدید", "🔄 Renew"},
+    DefaultMessage{"shop.notice.services_button", "📦 سرویس‌های من", "📦 My services"},
 };
 
 }  // namespace
