@@ -36,6 +36,28 @@ constexpr std::array kMessages = {
                    "❌ {service} ended on {date}.\nRenew it from \"My services\"."},
     DefaultMessage{"shop.notice.renew_button", "🔄 تمدید", "🔄 Renew"},
     DefaultMessage{"shop.notice.services_button", "📦 سرویس‌های من", "📦 My services"},
+    DefaultMessage{
+        "shop.broadcast.progress",
+        "📣 پیام همگانی #{id}: {state}\n"
+        "{bar} {done} از {total} ({percent}٪)\n"
+        "✅ ارسال‌شده: {sent} · ❌ ناموفق: {failed} · 🚫 مسدودکرده: {blocked}\n"
+        "⚡️ {rate} پیام در ثانیه · ⏳ زمان باقی‌مانده: {eta}",
+        "📣 Broadcast #{id}: {state}\n{bar} {done} of {total} ({percent}%)\n"
+        "✅ sent: {sent} · ❌ failed: {failed} · 🚫 blocked: {blocked}\n"
+        "⚡️ {rate} messages/s · ⏳ time left: {eta}"},
+    DefaultMessage{"shop.broadcast.state.queued", "در صف", "queued"},
+    DefaultMessage{"shop.broadcast.state.running", "در حال ارسال", "sending"},
+    DefaultMessage{"shop.broadcast.state.paused", "متوقف (موقت)", "paused"},
+    DefaultMessage{"shop.broadcast.state.done", "تمام شد", "done"},
+    DefaultMessage{"shop.broadcast.state.cancelled", "لغو شد", "cancelled"},
+    DefaultMessage{"shop.broadcast.pause_button", "⏸ توقف", "⏸ Pause"},
+    DefaultMessage{"shop.broadcast.resume_button", "▶️ ادامه", "▶️ Resume"},
+    DefaultMessage{"shop.broadcast.cancel_button", "⏹ لغو", "⏹ Cancel"},
+    DefaultMessage{"shop.broadcast.audience.all", "همه", "everyone"},
+    DefaultMessage{"shop.broadcast.audience.active", "دارندگان سرویس فعال", "people with an active service"},
+    DefaultMessage{"shop.broadcast.audience.expired", "سرویس منقضی‌شده", "people whose service expired"},
+    DefaultMessage{"shop.broadcast.audience.never_bought", "کسانی که هنوز خرید نکرده‌اند",
+                   "people who never bought"},
 };
 
 }  // namespace
