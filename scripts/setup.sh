@@ -12,7 +12,7 @@ packages=(
   libboost1.74-dev libboost-system1.74-dev libcurl4-openssl-dev libssl-dev
   libsoci-dev libsoci-sqlite3-4.0 libsoci-postgresql4.0 libsqlite3-dev libpq-dev sqlite3
   libhiredis-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libsodium-dev liboath-dev
-  libqrencode-dev libpng-dev prometheus-cpp-dev libcpp-jwt-dev libcli11-dev libyaml-cpp-dev
+  libqrencode-dev libpng-dev libzbar-dev prometheus-cpp-dev libcpp-jwt-dev libcli11-dev libyaml-cpp-dev
   libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server
 )

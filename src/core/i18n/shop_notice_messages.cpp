@@ -7,17 +7,57 @@ namespace ms::i18n {
 
 namespace {
 
+// Placeholders: {service} (the account name people see in "My services"); traffic notices
+// {bar} {used} {total} {percent} {left}; expiry notices {date} (Jalali in Persian) {time}
+// {days} {hours} (left, rounded up).
 constexpr std::array kMessages = {
-    DefaultMessage{"shop.notice.traffic_80", "⚠️ ۸۰٪ حجم سرویس {service} مصرف شده است.\n{bar} {used} از {total}",
-                   "⚠️ 80% of the traffic of {service} is used.\n{bar} {used} of {total}"},
-    DefaultMessage{"shop.notice.traffic_95", "⛔️ ۹۵٪ حجم سرویس {service} مصرف شده است.\n{bar} {used} از {total}",
-                   "⛔️ 95% of the traffic of {service} is used.\n{bar} {used} of {total}"},
-    DefaultMessage{"shop.notice.expiry_3d", "⏳ سرویس {service} سه روز دیگر ({date}) تمام می\u200cشود.",
-                   "⏳ {service} ends in three days ({date})."},
-    DefaultMessage{"shop.notice.expiry_1d", "⏳ سرویس {service} فردا ({date}) تمام می\u200cشود.",
-                   "⏳ {service} ends tomorrow ({date})."},
-    DefaultMessage{"shop.notice.expired", "❌ سرویس {service} به پایان رسید. برای تمدید از «سرویس‌های من» اقدام کنید.",
-                   "❌ {service} has ended. Renew it from \"My services\"."},
+    DefaultMessage{"shop.notice.traffic_80",
+                   "⚠️ {percent}٪ حجم سرویس {service} مصرف شده است.\n"
+                   "{bar} {used} از {total}\n"
+                   "باقی‌مانده: {left}",
+                   "⚠️ {percent}% of the traffic of {service} is used.\n{bar} {used} of {total}\nLeft: {left}"},
+    DefaultMessage{
+        "shop.notice.traffic_95",
+        "⛔️ {percent}٪ حجم سرویس {service} مصرف شده "
+        "و به‌زودی قطع می‌شود.\n"
+        "{bar} {used} از {total}\n"
+        "برای افزودن حجم یا تمدید از «سرویس‌های من» اقدام کنید.",
+        "⛔️ {percent}% of the traffic of {service} is used; it stops soon.\n{bar} {used} of {total}\n"
+        "Add traffic or renew it from \"My services\"."},
+    DefaultMessage{"shop.notice.expiry_3d", "⏳ سرویس {service} {days} روز دیگر، در {date}، تمام می\u200cشود.",
+                   "⏳ {service} ends in {days} days, on {date}."},
+    DefaultMessage{"shop.notice.expiry_1d",
+                   "⏳ سرویس {service} کمتر از یک روز دیگر ({date} ساعت {time}) تمام می\u200cشود.\n"
+                   "برای تمدید از «سرویس‌های من» اقدام کنید.",
+                   "⏳ {service} ends in less than a day ({date} at {time}).\nRenew it from \"My services\"."},
+    DefaultMessage{"shop.notice.expired",
+                   "❌ سرویس {service} در {date} به پایان رسید.\n"
+                   "برای تمدید از «سرویس‌های من» اقدام کنید.",
+                   "❌ {service} ended on {date}.\nRenew it from \"My services\"."},
+    DefaultMessage{"shop.notice.renew_button", "🔄 تمدید", "🔄 Renew"},
+    DefaultMessage{"shop.notice.services_button", "📦 سرویس‌های من", "📦 My services"},
+    DefaultMessage{
+        "shop.broadcast.progress",
+        "📣 پیام همگانی #{id}: {state}\n"
+        "{bar} {done} از {total} ({percent}٪)\n"
+        "✅ ارسال‌شده: {sent} · ❌ ناموفق: {failed} · 🚫 مسدودکرده: {blocked}\n"
+        "⚡️ {rate} پیام در ثانیه · ⏳ زمان باقی‌مانده: {eta}",
+        "📣 Broadcast #{id}: {state}\n{bar} {done} of {total} ({percent}%)\n"
+        "✅ sent: {sent} · ❌ failed: {failed} · 🚫 blocked: {blocked}\n"
+        "⚡️ {rate} messages/s · ⏳ time left: {eta}"},
+    DefaultMessage{"shop.broadcast.state.queued", "در صف", "queued"},
+    DefaultMessage{"shop.broadcast.state.running", "در حال ارسال", "sending"},
+    DefaultMessage{"shop.broadcast.state.paused", "متوقف (موقت)", "paused"},
+    DefaultMessage{"shop.broadcast.state.done", "تمام شد", "done"},
+    DefaultMessage{"shop.broadcast.state.cancelled", "لغو شد", "cancelled"},
+    DefaultMessage{"shop.broadcast.pause_button", "⏸ توقف", "⏸ Pause"},
+    DefaultMessage{"shop.broadcast.resume_button", "▶️ ادامه", "▶️ Resume"},
+    DefaultMessage{"shop.broadcast.cancel_button", "⏹ لغو", "⏹ Cancel"},
+    DefaultMessage{"shop.broadcast.audience.all", "همه", "everyone"},
+    DefaultMessage{"shop.broadcast.audience.active", "دارندگان سرویس فعال", "people with an active service"},
+    DefaultMessage{"shop.broadcast.audience.expired", "سرویس منقضی‌شده", "people whose service expired"},
+    DefaultMessage{"shop.broadcast.audience.never_bought", "کسانی که هنوز خرید نکرده‌اند",
+                   "people who never bought"},
 };
 
 }  // namespace
