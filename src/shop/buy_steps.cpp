@@ -108,28 +108,31 @@ Result<Money> ShopBot::Impl::apply_discount_code(const Person& p, std::int64_t o
 }
 
 void ShopBot::Impl::send_receipt_to_admins(const payments::PaymentRecord& payment, const Person& p) {
-  const auto s = settings();
-  for (const auto& admin : s.admins) {
-    if (admin.role == AdminRole::kSupport) continue;
-    const Lang lang = Lang::kFa;
-    auto kb = keyboard(lang);
-    kb.button("✅ " + t(lang, "shop.review.approve"), "rv", {payment.id, std::string("ok")})
-        .button("❌ " + t(lang, "shop.review.reject"), "rv", {payment.id, std::string("no")});
-    telegram::SendPhoto photo;
-    photo.chat_id = admin.telegram_id;
-    photo.photo = telegram::InputFile::from_reference(payment.receipt_file_id.value_or(""));
-    std::string caption = t(lang, "shop.review.caption",
-                            {{"id", std::to_string(payment.id)},
-                             {"amount", money(payment.amount, lang)},
-                             {"exact", std::to_string(payment.amount.minor)},
-                             {"name", p.first_name},
-                             {"user", std::to_string(p.telegram_id)},
-                             {"username", p.username.empty() ? "-" : "@" + p.username}});
-    if (payment.flag) caption += "\n⚠️ " + t(lang, "shop.review.flag." + *payment.flag);
-    photo.caption = std::move(caption);
-    photo.reply_markup = built(kb);
-    if (auto ctx = deps.runtime ? deps.runtime->context(deps.bot_key) : nullptr) ctx->send(photo);
+  for (const auto& admin : settings().admins) {
+    if (admin.role != AdminRole::kSupport) send_receipt_to(admin.telegram_id, payment, p);
   }
+}
+
+void ShopBot::Impl::send_receipt_to(std::int64_t admin_telegram_id, const payments::PaymentRecord& payment,
+                                    const Person& p) {
+  const Lang lang = admin_lang(admin_telegram_id);
+  auto kb = keyboard(lang);
+  kb.button("✅ " + t(lang, "shop.review.approve"), "rv", {payment.id, std::string("ok")})
+      .button("❌ " + t(lang, "shop.review.reject"), "rv", {payment.id, std::string("no")});
+  telegram::SendPhoto photo;
+  photo.chat_id = admin_telegram_id;
+  photo.photo = telegram::InputFile::from_reference(payment.receipt_file_id.value_or(""));
+  std::string caption = t(lang, "shop.review.caption",
+                          {{"id", std::to_string(payment.id)},
+                           {"amount", money(payment.amount, lang)},
+                           {"exact", std::to_string(payment.amount.minor)},
+                           {"name", p.first_name},
+                           {"user", std::to_string(p.telegram_id)},
+                           {"username", p.username.empty() ? "-" : "@" + p.username}});
+  if (payment.flag) caption += "\n⚠️ " + t(lang, "shop.review.flag." + *payment.flag);
+  photo.caption = std::move(caption);
+  photo.reply_markup = built(kb);
+  if (auto ctx = deps.runtime ? deps.runtime->context(deps.bot_key) : nullptr) ctx->send(photo);
 }
 
 // An admin's approve/reject button: works once, whoever presses first; later presses are
@@ -137,7 +140,7 @@ void ShopBot::Impl::send_receipt_to_admins(const payments::PaymentRecord& paymen
 void ShopBot::Impl::review(Turn& turn) {
   const auto s = settings();
   auto role = s.role_of(turn.user_id());
-  const Lang lang = Lang::kFa;
+  const Lang lang = admin_lang(turn.user_id());
   if (!role || *role == AdminRole::kSupport) return turn.answer(t(lang, "error.permission_denied"), true);
   auto payment_id = turn.callback()->int_at(0);
   auto verdict = turn.callback()->string_at(1);

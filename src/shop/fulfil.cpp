@@ -82,7 +82,7 @@ Result<void> ShopBot::Impl::notify_owner(const std::string& key, const i18n::Arg
   Result<void> last = ok();
   for (const auto& admin : settings().admins) {
     if (admin.role == AdminRole::kSupport) continue;
-    auto r = send_to(admin.telegram_id, t(Lang::kFa, key, args));
+    auto r = send_to(admin.telegram_id, t(admin_lang(admin.telegram_id), key, args));
     if (!r) last = r;
   }
   return last;

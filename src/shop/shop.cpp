@@ -111,6 +111,7 @@ void ShopBot::Impl::build_router() {
   register_buy(*router);
   register_services(*router);
   register_wallet(*router);
+  register_admin(*router);
 }
 
 // ---- ShopBot ----------------------------------------------------------------------------------

@@ -62,6 +62,16 @@ class ShopBot::Impl {
   void register_buy(telegram::Router& r);
   void register_services(telegram::Router& r);
   void register_wallet(telegram::Router& r);
+  void register_admin(telegram::Router& r);          // admin.cpp: /admin and its menu
+  void register_admin_people(telegram::Router& r);   // admin_people.cpp
+  void register_admin_catalog(telegram::Router& r);  // admin_catalog.cpp
+
+  // ---- the admins' side ----
+  // The role of the person pressing, or nullopt (answered "not allowed"); owner_or_admin
+  // refuses the support role too.
+  std::optional<AdminRole> admin_gate(Turn& turn, bool owner_or_admin = false);
+  Lang admin_lang(std::int64_t telegram_id);
+  void show_admin_menu(Turn& turn, AdminRole role);
 
   // Shows what the payer must do for a started checkout (card, link, Stars invoice, done).
   void show_checkout(Turn& turn, const Person& p, const payments::Checkout& checkout, std::string_view what);
@@ -79,6 +89,8 @@ class ShopBot::Impl {
   // message is the i18n key to show (discount.expired, discount.used_up, ...).
   Result<Money> apply_discount_code(const Person& p, std::int64_t order_id, std::string code);
   void send_receipt_to_admins(const payments::PaymentRecord& payment, const Person& p);
+  // One receipt with its approve/reject buttons to one admin.
+  void send_receipt_to(std::int64_t admin_telegram_id, const payments::PaymentRecord& payment, const Person& p);
   void review(Turn& turn);
   void take_trial(Turn& turn, const Person& p);
   // Delivers what payments just made due (one dispatcher at a time; a kick during a run

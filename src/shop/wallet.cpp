@@ -146,10 +146,11 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
     // Every admin (support included) sees it with a reply button.
     auto ctx = deps.runtime ? deps.runtime->context(deps.bot_key) : nullptr;
     for (const auto& admin : settings().admins) {
-      auto kb = keyboard(Lang::kFa);
-      kb.button("✍️ " + t(Lang::kFa, "shop.support.reply"), "tkr", {*ticket})
-          .button("✔️ " + t(Lang::kFa, "shop.support.close"), "tkc", {*ticket});
-      const std::string head = t(Lang::kFa, "shop.support.to_admin",
+      const Lang al = admin_lang(admin.telegram_id);
+      auto kb = keyboard(al);
+      kb.button("✍️ " + t(al, "shop.support.reply"), "tkr", {*ticket})
+          .button("✔️ " + t(al, "shop.support.close"), "tkc", {*ticket});
+      const std::string head = t(al, "shop.support.to_admin",
                                  {{"id", std::to_string(*ticket)},
                                   {"name", telegram::escape_html(p->first_name)},
                                   {"user", std::to_string(p->telegram_id)}});
@@ -167,19 +168,20 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
   });
 
   r.on_callback("tkr", [this](Turn& turn) {
-    if (!settings().role_of(turn.user_id())) return turn.answer(t(Lang::kFa, "error.permission_denied"), true);
+    if (!admin_gate(turn)) return;
     auto id = turn.callback()->int_at(0);
     if (!id) return turn.answer();
     turn.begin("ticket_reply", {{"ticket", *id}}, std::chrono::hours(1));
     turn.answer();
-    turn.reply(t(Lang::kFa, "shop.support.write_reply", {{"id", std::to_string(*id)}}));
+    turn.reply(t(admin_lang(turn.user_id()), "shop.support.write_reply", {{"id", std::to_string(*id)}}));
   });
 
   r.on_state("ticket_reply", [this](Turn& turn) {
     if (!settings().role_of(turn.user_id())) return turn.end();
+    const Lang lang = admin_lang(turn.user_id());
     const std::int64_t id = turn.data().value("ticket", std::int64_t{0});
     std::string body(turn.text());
-    if (body.empty()) return turn.reply(t(Lang::kFa, "shop.support.write_reply", {{"id", std::to_string(id)}}));
+    if (body.empty()) return turn.reply(t(lang, "shop.support.write_reply", {{"id", std::to_string(id)}}));
     const std::int64_t t_now = now();
     auto user = deps.db->transaction([&](storage::Session& s) -> Result<std::int64_t> {
       auto row = s.query_one("SELECT user_id FROM tickets WHERE id = :id", {{"id", id}});
@@ -196,7 +198,7 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
       return (*row)->get_int("user_id");
     });
     turn.end();
-    if (!user) return oops(turn, Lang::kFa, user.error());
+    if (!user) return oops(turn, lang, user.error());
     auto person = store.person(*user);
     if (person && *person) {
       auto kb = keyboard((*person)->lang);
@@ -206,11 +208,11 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
                         telegram::escape_html(body),
                     built(kb));
     }
-    turn.reply(t(Lang::kFa, "shop.support.replied", {{"id", std::to_string(id)}}));
+    turn.reply(t(lang, "shop.support.replied", {{"id", std::to_string(id)}}));
   });
 
   r.on_callback("tkc", [this](Turn& turn) {
-    if (!settings().role_of(turn.user_id())) return turn.answer(t(Lang::kFa, "error.permission_denied"), true);
+    if (!admin_gate(turn)) return;
     auto id = turn.callback()->int_at(0);
     if (!id) return turn.answer();
     const std::int64_t t_now = now();
@@ -220,7 +222,8 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
           "status <> 'closed'",
           {{"now", t_now}, {"id", *id}});
     });
-    turn.answer(t(Lang::kFa, closed && *closed == 1 ? "shop.support.closed" : "shop.support.already_closed"));
+    turn.answer(
+        t(admin_lang(turn.user_id()), closed && *closed == 1 ? "shop.support.closed" : "shop.support.already_closed"));
   });
 }
 

@@ -19,9 +19,13 @@ struct DefaultMessage {
 // Every default text: the core table and the parts below.
 std::span<const DefaultMessage> default_messages();
 
-// Parts of the table, one file per area: shop_messages.cpp (the shop bot's flows) and
-// shop_notice_messages.cpp (its notices, broadcasts and statistics).
+// Parts of the table, one file per area: shop_messages.cpp (the shop bot's flows),
+// shop_notice_messages.cpp (its notices, broadcasts and statistics),
+// shop_admin_messages.cpp (the admins' menu, receipts, users, backups) and
+// shop_catalog_messages.cpp (plans, panels, discounts, payment methods, settings, texts).
 std::span<const DefaultMessage> shop_messages();
 std::span<const DefaultMessage> shop_notice_messages();
+std::span<const DefaultMessage> shop_admin_messages();
+std::span<const DefaultMessage> shop_catalog_messages();
 
 }  // namespace ms::i18n
