@@ -44,6 +44,16 @@ struct ShopDeps {
   const Clock* clock = &SystemClock::instance();
 };
 
+// What one maintenance pass did.
+struct MaintenanceReport {
+  int payments_expired = 0;
+  int auto_renewed = 0;    // renewals paid from the wallet this pass
+  int outbox_done = 0;     // paid orders delivered and notices sent
+  int orders_resumed = 0;  // orders a crash had left between paid and delivered
+  int notices_sent = 0;    // traffic and expiry reminders
+  int flows_timed_out = 0;
+};
+
 class ShopBot : public telegram::UpdateHandler, public payments::FulfilmentHook {
  public:
   // Loads the owner's settings and texts. kCorrupted for settings that cannot be read.
@@ -58,6 +68,10 @@ class ShopBot : public telegram::UpdateHandler, public payments::FulfilmentHook 
   Result<int> resume();
   // Times out flows of people who went quiet (telegram::Router::sweep).
   Result<std::size_t> sweep();
+  // One pass of the shop's periodic work (see maintenance.cpp): expire unpaid payments,
+  // renew from the wallet what is due, deliver the payment outbox, resume orders, send
+  // notices, time out flows. Idempotent; call it every few seconds to minutes.
+  Result<MaintenanceReport> maintain();
   // Re-reads settings, texts and panels after the owner changed them elsewhere (web panel).
   Result<void> reload();
 

@@ -97,6 +97,9 @@ class ShopBot::Impl {
   // makes it go round again).
   void kick_outbox();
 
+  // ---- periodic (maintenance.cpp) ----
+  Result<int> auto_renew_due();
+
   // ---- after payment (fulfil.cpp) ----
   // Provisions (or renews) and delivers one paid order; idempotent.
   Result<void> fulfil(std::int64_t order_id, int attempt);

@@ -9,6 +9,9 @@ namespace ms::i18n {
 namespace {
 
 constexpr std::array kMessages = {
+    DefaultMessage{"shop.auto_renew.failed",
+                   "⚠️ تمدید خودکار سرویس #{service} انجام نشد: موجودی کیف پول کمتر از {amount} است. کیف پول را شارژ کنید یا دستی تمدید کنید.",
+                   "⚠️ Auto-renew of service #{service} did not happen: the wallet holds less than {amount}. Top up or renew by hand."},
     DefaultMessage{"shop.unlimited", "نامحدود",
                    "unlimited"},
     DefaultMessage{"shop.toman", "تومان",
