@@ -31,6 +31,15 @@ struct SandboxChatOptions {
 };
 // `mothership sandbox chat`: talk to a bot as a person, in the terminal.
 int sandbox_chat(const Config& config, const SandboxChatOptions& options);
+struct ShopCreateOptions {
+  std::string token;        // the shop bot's token (BotFather, or the sandbox's /sandbox/api/bots)
+  std::int64_t owner = 0;   // the owner's Telegram id: the customer, and the shop's first admin
+  std::string name;         // the owner's name for it
+  std::string username;     // the bot's @username; empty: asked of Telegram when it starts
+};
+// `mothership shop create`: records a customer's shop bot (customer, tenant database,
+// instance with its token encrypted); a running `serve` starts it within seconds.
+int shop_create(const Config& config, const ShopCreateOptions& options);
 int migrate(const Config& config);
 int tenant_create(const Config& config, std::int64_t id);
 int tenant_list(const Config& config);

@@ -11,6 +11,7 @@
 #include "app/app.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
+#include "app/shops.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
@@ -95,6 +96,7 @@ void connect_loop(const Config& config, Startup& state, http::Server& server, ht
         *state.storage, payments_client, SystemClock::instance(), urls,
         [keys](const std::string& envelope) { return crypto::decrypt(*keys, envelope); });
     spdlog::info("database ready ({})", storage::to_string(state.storage->backend()));
+    state.wake.notify_all();
     return;
   }
 }
@@ -191,14 +193,34 @@ int serve(const Config& config, const ServeOptions& options) {
   telegram::BotRuntime runtime(telegram_client, timers, telegram_api, {}, {}, &webhooks);
 
   std::thread connector([&] { connect_loop(config, state, server, payments_client); });
+  // Shop bots run in this process (the in-process deployment): once the database is up,
+  // the instances in bot_instances are started and kept in step every few seconds.
+  http::CurlClient panels_client;
+  std::thread shops([&] {
+    std::unique_lock lock(state.mu);
+    state.wake.wait(lock, [&] { return state.stopping || state.payments; });
+    if (state.stopping) return;
+    crypto::SecretBox secrets(*state.keyring);
+    shop::ShopHost host(*state.storage, *state.payments, secrets, panels_client, runtime, SystemClock::instance());
+    ShopReconciler reconciler(*state.storage, *state.keyring, host);
+    while (!state.stopping) {
+      lock.unlock();
+      if (auto changed = reconciler.reconcile(); !changed)
+        spdlog::warn("shop bots: reading the instances failed: {}", changed.error().to_string());
+      lock.lock();
+      state.wake.wait_for(lock, std::chrono::seconds(3), [&] { return state.stopping; });
+    }
+    lock.unlock();
+  });
   server.run_until_signal(std::chrono::seconds(10));
-  runtime.shutdown();
-  payments_pool.shutdown();
   {
     std::lock_guard lock(state.mu);
     state.stopping = true;
   }
   state.wake.notify_all();
+  shops.join();
+  runtime.shutdown();
+  payments_pool.shutdown();
   connector.join();
   spdlog::info("mothership stopped");
   return state.exit_code;

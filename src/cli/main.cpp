@@ -129,6 +129,19 @@ int main(int argc, char** argv) {
     code = with_config(config_path, [&](const ms::Config& c) { return ms::app::packages_import(c, packages_file); });
   });
 
+  auto* shop = cli.add_subcommand("shop", "Customers' VPN shop bots");
+  shop->require_subcommand(1);
+  ms::app::ShopCreateOptions shop_create;
+  auto* s_create = shop->add_subcommand(
+      "create", "Record a shop bot for an owner (customer, tenant database, instance); `serve` starts it");
+  s_create->add_option("--token", shop_create.token, "The bot's token")->required();
+  s_create->add_option("--owner", shop_create.owner, "The owner's Telegram id (the shop's first admin)")->required();
+  s_create->add_option("--name", shop_create.name, "A name for the shop");
+  s_create->add_option("--username", shop_create.username, "The bot's @username (default: asked of Telegram)");
+  s_create->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::shop_create(c, shop_create); });
+  });
+
   auto* panel = cli.add_subcommand("panel", "Work with VPN panels");
   panel->require_subcommand(1);
   ms::app::PanelProbeOptions probe;

@@ -143,4 +143,9 @@ Result<std::size_t> ShopBot::sweep() {
 
 Result<void> ShopBot::reload() { return impl_->load(); }
 
+void ShopBot::set_username(std::string username) {
+  std::unique_lock lock(impl_->settings_mutex_);
+  impl_->deps.bot_username = std::move(username);
+}
+
 }  // namespace ms::shop

@@ -72,6 +72,8 @@ class ShopBot : public telegram::UpdateHandler, public payments::FulfilmentHook 
   // renew from the wallet what is due, deliver the payment outbox, resume orders, send
   // notices, time out flows. Idempotent; call it every few seconds to minutes.
   Result<MaintenanceReport> maintain();
+  // The bot's @username for referral links, once it is known (getMe).
+  void set_username(std::string username);
   // Re-reads settings, texts and panels after the owner changed them elsewhere (web panel).
   Result<void> reload();
 

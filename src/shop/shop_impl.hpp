@@ -46,6 +46,10 @@ class ShopBot::Impl {
   static telegram::InlineKeyboardMarkup built(const telegram::InlineKeyboardBuilder& b);
   std::int64_t now() const { return deps.clock->unix_seconds(); }
   ShopSettings settings() const;
+  std::string bot_username() const {
+    std::shared_lock lock(settings_mutex_);
+    return deps.bot_username;
+  }
 
   // ---- the person of a turn ----
   // The person writing, entered if new. nullopt when they may not go on (banned, muted,

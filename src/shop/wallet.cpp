@@ -80,7 +80,7 @@ void ShopBot::Impl::register_wallet(telegram::Router& r) {
     if (!p) return;
     auto summary = store.referral_summary(p->id);
     if (!summary) return oops(turn, p->lang, summary.error());
-    const std::string link = "https://t.me/" + deps.bot_username + "?start=r" + std::to_string(p->telegram_id);
+    const std::string link = "https://t.me/" + bot_username() + "?start=r" + std::to_string(p->telegram_id);
     std::string text = t(p->lang, "shop.referral.text",
                          {{"link", link},
                           {"percent", std::to_string(settings().referral_percent)},
