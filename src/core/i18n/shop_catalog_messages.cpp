@@ -199,9 +199,9 @@ constexpr std::array kMessages = {
     DefaultMessage{"shop.admin.txt.name.shop.referral.text", "متن دعوت از دوستان", "Referral text"},
     DefaultMessage{"shop.admin.txt.name.shop.support.ask", "متن پشتیبانی", "Support prompt"},
     DefaultMessage{"shop.admin.txt.current",
-                   "✏️ {name}\n\n🇮🇷 فارسی:\n{fa}\n\n🇬🇧 English:\n{en}\n\nجاهای خالی قابل استفاده: "
+                   "✏️ {name}\n\n🇮🇷 فارسی:\n{fa}\n\n🇬🇧 انگلیسی:\n{en}\n\nجاهای خالی قابل استفاده: "
                    "{placeholders}",
-                   "✏️ {name}\n\n🇮🇷 فارسی:\n{fa}\n\n🇬🇧 English:\n{en}\n\nPlaceholders you can use: "
+                   "✏️ {name}\n\n🇮🇷 Persian:\n{fa}\n\n🇬🇧 English:\n{en}\n\nPlaceholders you can use: "
                    "{placeholders}"},
     DefaultMessage{"shop.admin.txt.reset", "پیش\u200cفرض", "Default"},
     DefaultMessage{"shop.admin.txt.ask", "متن جدید را بفرستید:", "Send the new text:"},
