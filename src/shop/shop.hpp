@@ -18,7 +18,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -42,6 +44,12 @@ struct ShopDeps {
   std::string bot_username;  // for referral links (t.me/<username>?start=...)
   std::string callback_key;  // signs this bot's buttons
   const Clock* clock = &SystemClock::instance();
+  // The customer's package limits (none: unlimited), enforced with a clear message to the owner.
+  std::optional<int> max_panels;
+  std::optional<int> max_users_with_service;
+  std::string package_name;  // shown in the limit messages ("Starter")
+  // Called after an admin changed payment_methods (the app drops its cached PaymentService).
+  std::function<void()> on_payment_methods_changed;
 };
 
 // What one maintenance pass did.

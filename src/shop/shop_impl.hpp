@@ -8,12 +8,16 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/i18n/catalog.hpp"
 #include "panels/panel.hpp"
@@ -119,6 +123,37 @@ class ShopBot::Impl {
   Result<void> refund_to_wallet(const OrderRow& o, const Person& p, const Error& why);
   Result<void> reward_referrer(const OrderRow& o, const Person& p);
   Result<void> count_discount(const OrderRow& o);
+
+  // ---- admin_catalog (admin_catalog*.cpp): plans, panels, discounts, payment methods, settings, texts ----
+  // A form: questions answered one message each (state "a_form"), then, optionally, a choice
+  // among buttons ("a_ch"), then `done` with the answers.
+  struct AdminField {
+    std::string name;
+    std::string prompt;  // i18n key
+    // The answer's value, or nullopt when it is not acceptable (the question is asked again).
+    std::function<std::optional<nlohmann::json>(Turn&)> parse;
+    std::string invalid = "shop.admin.form.invalid";  // i18n key said before asking again
+    bool secret = false;                              // the admin's message is deleted once read
+  };
+  struct AdminChoice {
+    std::string label, value;
+  };
+  struct AdminForm {
+    std::vector<AdminField> fields;
+    std::string choice_prompt;  // i18n key; empty: no choice step
+    std::function<std::vector<AdminChoice>(Lang, const nlohmann::json& context)> choices;
+    std::function<void(Turn&, Lang, const nlohmann::json& values, const nlohmann::json& context,
+                       const std::string& choice)>
+        done;
+  };
+  std::map<std::string, AdminForm, std::less<>> admin_forms;  // complete before the first update
+  void start_form(Turn& turn, Lang lang, const std::string& form, nlohmann::json context = nlohmann::json::object());
+  void ask_field(Turn& turn, Lang lang, const AdminForm& form, std::size_t step);
+  // Changes one setting, saves it and applies it at once.
+  Result<void> change_setting(std::string_view key, const std::function<void(ShopSettings&)>& change);
+  void register_admin_panels(telegram::Router& r);    // admin_catalog.cpp: panels and plans
+  void register_admin_shop(telegram::Router& r);      // admin_catalog_shop.cpp: discounts, payment methods
+  void register_admin_settings(telegram::Router& r);  // admin_catalog_settings.cpp: settings, texts
 
   ShopDeps deps;
   payments::FulfilmentHook* hook = nullptr;  // the ShopBot itself
