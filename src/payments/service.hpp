@@ -137,7 +137,7 @@ struct ServiceOptions {
   // How long a dispatcher owns an outbox item before another may retry it.
   std::chrono::seconds outbox_claim{60};
   // Tests only: called at named points ("after_gateway_paid", "after_start_call",
-  // "after_gateway_refunded"); throwing
+  // "after_refund_recorded", "after_gateway_refunded"); throwing
   // from it simulates a crash there.
   std::function<void(std::string_view point)> fault;
 };
@@ -210,7 +210,14 @@ class PaymentService {
   // reaches what was paid the payment moves paid -> refunded (and the payer is told).
   // Exactly once: a refund whose answer was lost (timeout, crash) stays requested, and the
   // next refund() or recover() asks the gateway about it instead of refunding again (the
-  // call then settles that one, whatever `amount` says). Failure: kConflict (not paid, or
+  // call then settles that one, whatever `amount` says).
+  // Money the payment put into the payer's wallet (a top-up; a payment whose order was gone)
+  // leaves the wallet first, in the same transaction that records the refund: the share of
+  // what was credited (in the wallet's currency, after any exchange) that the refunds so far
+  // cover, rounded up, so a full refund takes back exactly what was credited (ledger reason
+  // top_up_refund). If the gateway then refuses, it is credited back once
+  // (top_up_refund_reversed). Failure: kLimitExceeded (the wallet no longer holds it: spent;
+  // nothing was recorded or asked), kConflict (not paid, or
   // the gateway says it is already refunded), kInvalidArgument (more than is left, another
   // currency, or the gateway refused), kPermissionDenied (no refunds, or no partial ones,
   // at this provider), kUnavailable/kTimeout (answer unknown: call again).
