@@ -137,8 +137,9 @@ struct GatewayTestServers::State {
 
   std::map<std::string, Json> st_sessions;
   std::map<std::string, std::pair<std::string, Response>> st_idempotency;  // key -> (body, response)
-  std::map<std::string, std::string> st_refunded;                          // payment_intent -> refund id
+  std::map<std::string, std::vector<Json>> st_refunded;  // payment_intent -> its refunds, oldest first
   int st_refunds = 0;
+  int st_refund_posts = 0;
 
   std::map<std::string, std::int64_t> pp_tokens;  // token -> expiry
   std::map<std::string, Json> pp_orders;
@@ -536,28 +537,85 @@ void GatewayTestServers::State::add_stripe() {
     it->second["url"] = nullptr;
     return json_response(200, it->second);
   });
-  route(Method::kPost, "/v1/refunds", "stripe", [=, this](Request& req) {
+  // Refunds API: POST /v1/refunds (payment_intent, optional amount <= what is left, metadata;
+  // Idempotency-Key replays) and GET /v1/refunds?payment_intent= (a list object).
+  route(Method::kPost, "/v1/refunds", "stripe_refunds", [=, this](Request& req) {
     if (!authorised(req)) return unauthorised();
+    const std::string key(req.header("Idempotency-Key").value_or(""));
+    if (key.size() > 255) return st_error(400, "invalid_request_error", "Idempotency-Key is too long");
+    std::lock_guard lock(mu);
+    ++st_refund_posts;
+    if (!key.empty()) {
+      auto it = st_idempotency.find(key);
+      if (it != st_idempotency.end()) {
+        if (it->second.first != req.body)
+          return st_error(400, "idempotency_error",
+                          "Keys for idempotent requests can only be used with the same parameters they were first "
+                          "used with.");
+        Response replay = it->second.second;
+        replay.headers.set("Idempotent-Replayed", "true");
+        return replay;
+      }
+    }
     auto f = parse_form(req.body);
     const std::string intent = f["payment_intent"];
-    std::lock_guard lock(mu);
+    if (intent.empty() && f["charge"].empty())
+      return st_error(400, "invalid_request_error", "One of `charge` or `payment_intent` is required.");
     const Json* paid = nullptr;
     for (const auto& [id, s] : st_sessions)
-      if (s["payment_intent"] == intent && !intent.empty()) paid = &s;
+      if (!intent.empty() && s["payment_intent"] == intent) paid = &s;
     if (paid == nullptr)
       return st_error(404, "invalid_request_error", "No such payment_intent: '" + intent + "'", "payment_intent",
                       "resource_missing");
-    if (st_refunded.count(intent))
-      return st_error(400, "invalid_request_error", "Charge has already been refunded.", "", "charge_already_refunded");
-    const std::string id = "re_" + random_lower(24);
-    st_refunded[intent] = id;
+    const std::int64_t total = (*paid)["amount_total"].get<std::int64_t>();
+    std::int64_t refunded = 0;
+    for (const auto& r : st_refunded[intent]) refunded += r["amount"].get<std::int64_t>();
+    const std::int64_t left = total - refunded;
+    if (left <= 0)
+      return st_error(400, "invalid_request_error", "Charge " + intent + " has already been refunded.", "",
+                      "charge_already_refunded");
+    std::int64_t amount = left;
+    if (f.count("amount")) {
+      if (!is_integer(f["amount"]) || std::stoll(f["amount"]) < 1)
+        return st_error(400, "invalid_request_error", "Invalid positive integer", "amount");
+      amount = std::stoll(f["amount"]);
+      if (amount > left)
+        return st_error(400, "invalid_request_error",
+                        "Refund amount (" + std::to_string(amount) + ") is greater than unrefunded amount on charge (" +
+                            std::to_string(left) + ")",
+                        "amount", "amount_too_large");
+    }
+    Json metadata = Json::object();
+    for (const auto& [k, v] : f)
+      if (k.rfind("metadata[", 0) == 0 && k.back() == ']') metadata[k.substr(9, k.size() - 10)] = v;
+    Json refund = {{"id", "re_" + random_lower(24)},
+                   {"object", "refund"},
+                   {"amount", amount},
+                   {"currency", (*paid)["currency"]},
+                   {"created", now()},
+                   {"metadata", metadata},
+                   {"payment_intent", intent},
+                   {"reason", f.count("reason") ? Json(f["reason"]) : Json()},
+                   {"status", "succeeded"}};
+    st_refunded[intent].push_back(refund);
     ++st_refunds;
-    return json_response(200, {{"id", id},
-                               {"object", "refund"},
-                               {"amount", (*paid)["amount_total"]},
-                               {"currency", (*paid)["currency"]},
-                               {"payment_intent", intent},
-                               {"status", "succeeded"}});
+    Response r = json_response(200, refund);
+    if (!key.empty()) st_idempotency[key] = {req.body, r};
+    return r;
+  });
+  route(Method::kGet, "/v1/refunds", "stripe", [=, this](Request& req) {
+    if (!authorised(req)) return unauthorised();
+    const std::string intent(req.query_param("payment_intent").value_or(""));
+    const std::string limit_text(req.query_param("limit").value_or("10"));
+    if (!is_integer(limit_text) || std::stoll(limit_text) < 1 || std::stoll(limit_text) > 100)
+      return st_error(400, "invalid_request_error", "limit must be between 1 and 100", "limit");
+    std::lock_guard lock(mu);
+    Json data = Json::array();
+    auto it = st_refunded.find(intent);
+    if (it != st_refunded.end())  // newest first, as Stripe lists
+      for (auto r = it->second.rbegin(); r != it->second.rend() && data.size() < std::stoull(limit_text); ++r)
+        data.push_back(*r);
+    return json_response(200, {{"object", "list"}, {"data", data}, {"has_more", false}, {"url", "/v1/refunds"}});
   });
 }
 
@@ -1091,6 +1149,20 @@ std::string GatewayTestServers::paypal_capture_status(const std::string& capture
 int GatewayTestServers::stripe_refunds() const {
   std::lock_guard lock(state_->mu);
   return state_->st_refunds;
+}
+int GatewayTestServers::stripe_refund_posts() const {
+  std::lock_guard lock(state_->mu);
+  return state_->st_refund_posts;
+}
+std::int64_t GatewayTestServers::stripe_refunded(const std::string& session_id) const {
+  std::lock_guard lock(state_->mu);
+  auto s = state_->st_sessions.find(session_id);
+  if (s == state_->st_sessions.end() || !s->second["payment_intent"].is_string()) return 0;
+  std::int64_t total = 0;
+  auto it = state_->st_refunded.find(s->second["payment_intent"].get<std::string>());
+  if (it != state_->st_refunded.end())
+    for (const auto& r : it->second) total += r["amount"].get<std::int64_t>();
+  return total;
 }
 
 }  // namespace ms::payments::testing

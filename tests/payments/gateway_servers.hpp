@@ -11,7 +11,9 @@
 // test may send once, replay, send 100 times at once, or tamper with.
 //
 // Faults: set_fault(gateway, kind, count) makes the next `count` API calls to that gateway
-// hang (never answered until stop) or answer garbage or HTTP 500.
+// hang (never answered until stop) or answer garbage or HTTP 500. Gateways: nowpayments,
+// zarinpal, stripe, paypal; "stripe_refunds" is POST /v1/refunds alone (so a refund's answer
+// can be lost after the session lookup before it succeeded).
 //
 // Thread-safety: every method is safe from any thread.
 #pragma once
@@ -93,7 +95,10 @@ class GatewayTestServers {
   int paypal_refund_posts() const;  // refund requests received, replays included
   // PayPal: the capture's status (COMPLETED, PARTIALLY_REFUNDED, REFUNDED), "" if unknown.
   std::string paypal_capture_status(const std::string& capture_id) const;
-  int stripe_refunds() const;
+  int stripe_refunds() const;       // refunds made (Idempotency-Key replays not counted)
+  int stripe_refund_posts() const;  // POST /v1/refunds received, replays included
+  // Stripe: the minor units refunded so far of the session's payment.
+  std::int64_t stripe_refunded(const std::string& session_id) const;
 
   struct State;
 
