@@ -190,6 +190,24 @@ TEST_P(WalletRefundTest, AnOrderPaidAfterExpiryIsTakenBackFromTheWalletItWentTo)
   expect_consistent(user);
 }
 
+TEST_P(WalletRefundTest, ZarinpalRefundsAreLeftToItsPanelAndTheWalletKeepsItsMoney) {
+  const auto user = add_user(308);
+  auto c = service_->top_up(user, {2'000'000, Currency::kIrr}, PaymentMethod::kZarinpal);
+  ASSERT_TRUE(c) << c.error().to_string();
+  auto callback = gw_->zarinpal_pay(*c->payment.provider_ref);
+  ASSERT_TRUE(callback);
+  ASSERT_TRUE(get(*callback));
+  ASSERT_EQ(balance(user), 2'000'000);
+  auto r = service_->refund(c->payment.id, "customer asked");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(r.error().message.find("panel"), std::string::npos) << r.error().message;
+  EXPECT_EQ(payment(c->payment.id).state, PaymentState::kPaid);
+  EXPECT_EQ(balance(user), 2'000'000);
+  EXPECT_EQ(service_->refunds(c->payment.id)->at(0).status, "failed");
+  expect_consistent(user);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WalletRefundTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          storage::testing::backend_name);
 
