@@ -173,7 +173,7 @@ Result<Outcome> PaymentService::apply_to(PaymentMethod method, std::int64_t paym
 Result<ProviderPayment> PaymentService::provider_view(const PaymentRecord& p) {
   auto tg = db_.with_session([&](Session& s) { return wallet_of(s, p.user_id, nullptr); });
   if (!tg) return fail(std::move(tg.error()));
-  return ProviderPayment{p.id, p.reference(), p.provider_ref, p.amount, *tg};
+  return ProviderPayment{p.id, p.reference(), p.provider_ref, p.amount, *tg, p.charge_ref};
 }
 
 Result<Outcome> PaymentService::apply(PaymentMethod method, const GatewayReport& report) {

@@ -124,6 +124,9 @@ struct GatewayTestServers::State {
   std::atomic<std::int64_t> next_id{5'077'000'000};
 
   std::map<std::string, OJson> np_invoices;
+  std::map<std::string, OJson> np_payments;       // payment_id -> its status body
+  std::map<std::string, std::int64_t> np_tokens;  // JWT -> expiry (5 minutes)
+  int np_status_calls = 0;
 
   struct Zp {
     std::int64_t amount = 0;
@@ -220,6 +223,7 @@ struct GatewayTestServers::State {
   }
 
   void add_nowpayments();
+  Delivery np_delivery(const std::string& url, const OJson& ipn);
   void add_zarinpal();
   void add_stripe();
   void add_paypal();
@@ -266,6 +270,51 @@ void GatewayTestServers::State::add_nowpayments() {
     }
     return Response::text(200, invoice.dump(), "application/json");
   });
+  // Status of one payment (x-api-key of the account that created it).
+  route(Method::kGet, "/v1/payment/{payment_id}", "nowpayments", [=, this](Request& req) {
+    if (!authorised(req)) return np_error(403, "INVALID_API_KEY", "Invalid api key");
+    const std::string id(*req.path_param("payment_id"));
+    if (!is_integer(id)) return np_error(400, "INVALID_REQUEST_PARAMS", "\"payment_id\" must be a number");
+    std::lock_guard lock(mu);
+    ++np_status_calls;
+    auto it = np_payments.find(id);
+    if (it == np_payments.end()) return np_error(404, "PAYMENT_NOT_FOUND", "Payment not found");
+    return Response::text(200, it->second.dump(), "application/json");
+  });
+  // The JWT the list of payments needs (email and password of the account; lives 5 minutes).
+  route(Method::kPost, "/v1/auth", "nowpayments", [=, this](Request& req) {
+    auto body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object() || !body.value("email", Json()).is_string() ||
+        !body.value("password", Json()).is_string())
+      return np_error(400, "INVALID_REQUEST_PARAMS", "\"email\" and \"password\" are required");
+    if (body["email"] != o.nowpayments_email || body["password"] != o.nowpayments_password)
+      return np_error(401, "INVALID_CREDENTIALS", "Invalid email or password");
+    const std::string token = "eyJ" + random_lower(40);
+    std::lock_guard lock(mu);
+    np_tokens[token] = now() + 300;
+    return json_response(200, {{"token", token}});
+  });
+  // The account's payments, filtered by invoiceId (x-api-key and a live Bearer JWT).
+  route(Method::kGet, "/v1/payment/", "nowpayments", [=, this](Request& req) {
+    if (!authorised(req)) return np_error(403, "INVALID_API_KEY", "Invalid api key");
+    const std::string bearer(req.header("Authorization").value_or(""));
+    const std::string limit(req.query_param("limit").value_or("10"));
+    const std::string page(req.query_param("page").value_or("0"));
+    const std::string invoice(req.query_param("invoiceId").value_or(""));
+    if (!is_integer(limit) || std::stoll(limit) < 1 || std::stoll(limit) > 500 || !is_integer(page) ||
+        (!invoice.empty() && !is_integer(invoice)))
+      return np_error(400, "INVALID_REQUEST_PARAMS", "limit 1-500, page >= 0 and invoiceId are numbers");
+    std::lock_guard lock(mu);
+    auto t = bearer.rfind("Bearer ", 0) == 0 ? np_tokens.find(bearer.substr(7)) : np_tokens.end();
+    if (t == np_tokens.end() || t->second < now()) return np_error(401, "AUTH_REQUIRED", "Authorization required");
+    OJson data = OJson::array();
+    for (auto it = np_payments.rbegin(); it != np_payments.rend(); ++it)  // newest first
+      if (invoice.empty() || it->second["invoice_id"].dump() == invoice) data.push_back(it->second);
+    const auto total = data.size();
+    OJson out = {
+        {"data", data}, {"limit", std::stoll(limit)}, {"page", std::stoll(page)}, {"pagesCount", 1}, {"total", total}};
+    return Response::text(200, out.dump(), "application/json");
+  });
 }
 
 Result<Delivery> GatewayTestServers::nowpayments_pay(const std::string& invoice_id, const std::string& status,
@@ -298,11 +347,41 @@ Result<Delivery> GatewayTestServers::nowpayments_pay(const std::string& invoice_
                {"outcome_currency", "usdttrc20"},
                {"payment_extra_ids", nullptr},
                {"fee", {{"currency", "usdttrc20"}, {"depositFee", 0}, {"withdrawalFee", 0}, {"serviceFee", 0}}}};
+  {
+    std::lock_guard lock(state_->mu);
+    state_->np_payments[ipn["payment_id"].dump()] = ipn;
+  }
+  return state_->np_delivery(invoice["ipn_callback_url"].get<std::string>(), ipn);
+}
+
+Result<Delivery> GatewayTestServers::nowpayments_update(std::int64_t payment_id, const std::string& status,
+                                                        double paid_fraction) {
+  OJson ipn;
+  std::string url;
+  {
+    std::lock_guard lock(state_->mu);
+    auto it = state_->np_payments.find(std::to_string(payment_id));
+    if (it == state_->np_payments.end()) return fail(ErrorCode::kNotFound, "no such payment");
+    it->second["payment_status"] = status;
+    it->second["actually_paid"] = it->second["pay_amount"].get<double>() * paid_fraction;
+    it->second["outcome_amount"] = it->second["pay_amount"].get<double>() * paid_fraction * 0.995;
+    ipn = it->second;
+    url = state_->np_invoices[ipn["invoice_id"].dump()]["ipn_callback_url"].get<std::string>();
+  }
+  return state_->np_delivery(url, ipn);
+}
+
+int GatewayTestServers::nowpayments_status_calls() const {
+  std::lock_guard lock(state_->mu);
+  return state_->np_status_calls;
+}
+
+Delivery GatewayTestServers::State::np_delivery(const std::string& url, const OJson& ipn) {
   Delivery d;
-  d.url = invoice["ipn_callback_url"].get<std::string>();
+  d.url = url;
   d.body = ipn.dump();  // documented field order, not sorted: the receiver must sort
   d.headers = {{"Content-Type", "application/json"},
-               {"x-nowpayments-sig", crypto::hmac_sha512_hex(state_->o.nowpayments_ipn_secret, sorted(ipn).dump())}};
+               {"x-nowpayments-sig", crypto::hmac_sha512_hex(o.nowpayments_ipn_secret, sorted(ipn).dump())}};
   return d;
 }
 

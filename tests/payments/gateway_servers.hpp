@@ -44,6 +44,8 @@ enum class Fault { kNone, kHang, kGarbage, kServerError, kLoseAnswer };
 struct GatewayServerOptions {
   std::string nowpayments_api_key = "NP-TEST-KEY";
   std::string nowpayments_ipn_secret = "np_test_ipn_secret";
+  std::string nowpayments_email = "owner@example.com";  // POST /v1/auth
+  std::string nowpayments_password = "np-test-password";
   std::string zarinpal_merchant_id = "1344b5d4-0048-11e8-94db-005056a205be";
   std::string stripe_secret_key = "sk_test_mothership";
   std::string stripe_webhook_secret = "whsec_test_mothership";
@@ -73,6 +75,10 @@ class GatewayTestServers {
   // confirming, failed, expired...) with `paid_fraction` of the crypto amount.
   Result<Delivery> nowpayments_pay(const std::string& invoice_id, const std::string& status,
                                    double paid_fraction = 1.0);
+  // NOWPayments: that payment moves on (GET /v1/payment/{id} and the list answer the new
+  // state); the IPN for it, which a test may deliver or lose.
+  Result<Delivery> nowpayments_update(std::int64_t payment_id, const std::string& status, double paid_fraction = 1.0);
+  int nowpayments_status_calls() const;  // GET /v1/payment/{id} answered
   // Zarinpal: the payer finishes (or cancels) on StartPay. Success: the callback URL the
   // payer's browser is sent to.
   Result<std::string> zarinpal_pay(const std::string& authority, bool success = true);

@@ -119,9 +119,16 @@ class PaymentsTest : public storage::testing::StorageTest {
     std::vector<std::shared_ptr<PaymentProvider>> providers;
     providers.push_back(std::make_shared<CardToCardProvider>(CardToCardSettings{"6037990000001234", "Owner"}));
     providers.push_back(std::make_shared<StarsProvider>(StarsSettings{"VPN"}, refunder_));
-    providers.push_back(std::make_shared<NowPaymentsProvider>(
-        NowPaymentsSettings{gw, gw_options_.nowpayments_api_key, gw_options_.nowpayments_ipn_secret, "", 1500ms},
-        client_));
+    NowPaymentsSettings np;
+    np.api_url = gw;
+    np.api_key = gw_options_.nowpayments_api_key;
+    np.ipn_secret = gw_options_.nowpayments_ipn_secret;
+    np.timeout = 1500ms;
+    if (nowpayments_login_) {
+      np.email = gw_options_.nowpayments_email;
+      np.password = gw_options_.nowpayments_password;
+    }
+    providers.push_back(std::make_shared<NowPaymentsProvider>(std::move(np), client_));
     providers.push_back(
         std::make_shared<ZarinpalProvider>(ZarinpalSettings{gw, gw_options_.zarinpal_merchant_id, 1500ms}, client_));
     providers.push_back(std::make_shared<StripeProvider>(
@@ -223,6 +230,7 @@ class PaymentsTest : public storage::testing::StorageTest {
   std::shared_ptr<RecordingRefunder> refunder_ = std::make_shared<RecordingRefunder>();
   std::mutex service_mu_;
   std::shared_ptr<PaymentService> service_;
+  bool nowpayments_login_ = true;  // the NOWPayments provider has the account's login (list by invoice)
 };
 
 }  // namespace ms::payments

@@ -499,7 +499,7 @@ TEST_P(PayPalRefundTest, PayPalsOwnValidationMapsToValues) {
   const auto p = paid(122, 2'500);
   ASSERT_TRUE(p.charge_ref);
   PaymentProvider* pp = service_->provider(PaymentMethod::kPayPal);
-  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 122};
+  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 122, p.charge_ref};
   RefundRequest over{*p.charge_ref, Money{3'000, Currency::kUsd}, "k-over"};
   auto r = pp->refund(view, over);
   ASSERT_FALSE(r);

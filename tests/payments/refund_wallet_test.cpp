@@ -91,7 +91,7 @@ TEST_P(WalletRefundTest, ARefusedRefundGivesTheWalletItsMoneyBackOnce) {
   ASSERT_TRUE(p.charge_ref);
   // Refunded meanwhile from PayPal's dashboard: PayPal will refuse ours.
   PaymentProvider* pp = service_->provider(PaymentMethod::kPayPal);
-  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 303};
+  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 303, p.charge_ref};
   ASSERT_TRUE(pp->refund(view, RefundRequest{*p.charge_ref, std::nullopt, "dashboard"}));
 
   auto r = service_->refund(p.id, "customer asked");
@@ -145,7 +145,7 @@ TEST_P(WalletRefundTest, ACrashThenARefusalOnResumeGivesTheMoneyBack) {
   ASSERT_EQ(balance(user), 0);
   // While we were down, the owner refunded it by hand at PayPal.
   PaymentProvider* pp = service_->provider(PaymentMethod::kPayPal);
-  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 305};
+  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 305, p.charge_ref};
   ASSERT_TRUE(pp->refund(view, RefundRequest{*p.charge_ref, std::nullopt, "dashboard"}));
 
   ASSERT_TRUE(service_->recover());

@@ -62,7 +62,7 @@ TEST_P(StripeRefundTest, PartialThenTheRestAndNeverMoreThanWasPaid) {
 TEST_P(StripeRefundTest, StripesOwnRulesMapToValues) {
   const auto p = paid(401, 2'500);
   PaymentProvider* st = service_->provider(PaymentMethod::kStripe);
-  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 401};
+  ProviderPayment view{p.id, p.reference(), p.provider_ref, p.amount, 401, p.charge_ref};
   auto over = st->refund(view, RefundRequest{"", Money{3'000, Currency::kUsd}, "k-over"});
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ErrorCode::kInvalidArgument);
