@@ -1,4 +1,5 @@
-// PaymentService: money in for one tenant database (a customer's shop bots): orders paid
+// PaymentService: money in for one database: a tenant's (a customer's shop bots selling VPN
+// plans to end users) or the master's (customers buying packages; Schema, schema.hpp): orders paid
 // through any PaymentProvider, wallet top-ups, card-to-card review, Telegram Stars, gateway
 // callbacks, expiry, refunds and crash recovery. The one place that turns "a provider says"
 // into orders, wallets and side effects.
@@ -40,6 +41,7 @@
 #include "domain/rules.hpp"
 #include "payments/ledger.hpp"
 #include "payments/provider.hpp"
+#include "payments/schema.hpp"
 #include "storage/storage.hpp"
 
 namespace ms::payments {
@@ -125,6 +127,9 @@ class FulfilmentHook {
 };
 
 struct ServiceOptions {
+  // The database's tables: a tenant's (end users, orders) or the master's (customers,
+  // package_orders). See schema.hpp.
+  Schema schema = Schema::tenant();
   // Base of our payment routes as gateways reach them: "<public url>/payments".
   std::string callback_base_url = "http://127.0.0.1:8080/payments";
   // Which database a callback is for; part of every callback URL (see routes.hpp).
@@ -250,6 +255,7 @@ class PaymentService {
   std::map<PaymentMethod, std::shared_ptr<PaymentProvider>> providers_;
   const Clock& clock_;
   ServiceOptions options_;
+  const Schema& sc_;  // options_.schema
   Ledger ledger_;
 };
 

@@ -43,11 +43,11 @@ std::string claw_back_ref(std::int64_t payment_id, std::int64_t refund_id) {
 // share of what was credited that the refunds so far (this one included) cover, rounded up,
 // so that a full refund takes back exactly what was credited. kLimitExceeded when the wallet
 // no longer holds it (spent): the caller's transaction then rolls back and nothing is asked.
-Result<void> claw_back(Session& s, const PaymentRecord& p, std::int64_t refund_id, Money paid,
+Result<void> claw_back(Session& s, const Schema& sc, const PaymentRecord& p, std::int64_t refund_id, Money paid,
                        std::int64_t refunded_after, std::int64_t now) {
   auto credit = s.query_one(
-      "SELECT delta_minor, currency FROM wallet_ledger WHERE user_id = :u AND ref = :ref AND reason IN ('top_up', "
-      "'unmatched_payment') AND delta_minor > 0",
+      sc.sql("SELECT delta_minor, currency FROM {ledger} WHERE {payer_id} = :u AND ref = :ref AND reason IN "
+             "('top_up', 'unmatched_payment') AND delta_minor > 0"),
       {{"u", p.user_id}, {"ref", "payment:" + std::to_string(p.id)}});
   if (!credit) return fail(std::move(credit.error()));
   if (!*credit) return ok();  // nothing of it is in the wallet (an order paid and fulfilled)
@@ -55,8 +55,8 @@ Result<void> claw_back(Session& s, const PaymentRecord& p, std::int64_t refund_i
   auto wallet_currency = currency_from_code((*credit)->get_string("currency"));
   if (!wallet_currency) return fail(ErrorCode::kCorrupted, "a ledger row with an unknown currency");
   auto taken = s.query_one(
-      "SELECT COALESCE(SUM(delta_minor), 0) AS total FROM wallet_ledger WHERE user_id = :u AND reason IN "
-      "('top_up_refund', 'top_up_refund_reversed') AND ref LIKE :prefix",
+      sc.sql("SELECT COALESCE(SUM(delta_minor), 0) AS total FROM {ledger} WHERE {payer_id} = :u AND reason IN "
+             "('top_up_refund', 'top_up_refund_reversed') AND ref LIKE :prefix"),
       {{"u", p.user_id}, {"prefix", "payment:" + std::to_string(p.id) + ":refund:%"}});
   if (!taken) return fail(std::move(taken.error()));
   const std::int64_t taken_so_far = -(*taken)->get_int("total");
@@ -65,14 +65,14 @@ Result<void> claw_back(Session& s, const PaymentRecord& p, std::int64_t refund_i
   const std::int64_t debit = std::min(target, credited) - taken_so_far;
   if (debit <= 0) return ok();
   auto applied =
-      Ledger::apply(s,
+      Ledger::apply(s, sc,
                     LedgerChange{p.user_id, Money{-debit, *wallet_currency}, domain::LedgerReason::kTopUpRefund,
                                  claw_back_ref(p.id, refund_id), "refund of payment " + std::to_string(p.id)},
                     now);
   if (applied) return ok();
   if (applied.error().code != ErrorCode::kLimitExceeded) return fail(std::move(applied.error()));
   Money balance{0, *wallet_currency};
-  if (auto b = s.query_one("SELECT balance_minor FROM users WHERE id = :u", {{"u", p.user_id}}); b && *b)
+  if (auto b = s.query_one(sc.sql("SELECT balance_minor FROM {payers} WHERE id = :u"), {{"u", p.user_id}}); b && *b)
     balance.minor = (*b)->get_int("balance_minor");
   return fail(ErrorCode::kLimitExceeded, "payment " + std::to_string(p.id) + " credited " +
                                              to_decimal(Money{credited, *wallet_currency}) + " " +
@@ -82,17 +82,18 @@ Result<void> claw_back(Session& s, const PaymentRecord& p, std::int64_t refund_i
 }
 
 // The gateway refused refund `refund_id`: the wallet gets back what it gave up for it, once.
-Result<void> undo_claw_back(Session& s, std::int64_t user_id, std::int64_t payment_id, std::int64_t refund_id,
-                            std::int64_t now) {
+Result<void> undo_claw_back(Session& s, const Schema& sc, std::int64_t user_id, std::int64_t payment_id,
+                            std::int64_t refund_id, std::int64_t now) {
   const std::string ref = claw_back_ref(payment_id, refund_id);
   auto row = s.query_one(
-      "SELECT delta_minor, currency FROM wallet_ledger WHERE user_id = :u AND reason = 'top_up_refund' AND ref = :ref",
+      sc.sql("SELECT delta_minor, currency FROM {ledger} WHERE {payer_id} = :u AND reason = 'top_up_refund' AND ref = "
+             ":ref"),
       {{"u", user_id}, {"ref", ref}});
   if (!row) return fail(std::move(row.error()));
   if (!*row) return ok();
   auto c = currency_from_code((*row)->get_string("currency"));
   if (!c) return fail(ErrorCode::kCorrupted, "a ledger row with an unknown currency");
-  auto applied = Ledger::apply(s,
+  auto applied = Ledger::apply(s, sc,
                                LedgerChange{user_id, Money{-(*row)->get_int("delta_minor"), *c},
                                             domain::LedgerReason::kTopUpRefundReversed, ref, "the gateway refused"},
                                now);
@@ -116,7 +117,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
     return fail(ErrorCode::kInvalidArgument, std::string(domain::to_string(p->method)) + " is not enabled");
   // Persisted before the gateway hears of it; or the refund whose answer was lost.
   auto open = db_.transaction([&](Session& s) -> Result<OpenRefund> {
-    auto cur = load_existing(s, payment_id);
+    auto cur = load_existing(s, sc_, payment_id);
     if (!cur) return fail(std::move(cur.error()));
     const Money paid = paid_amount(*cur);
     auto done = refunded_minor(s, payment_id);
@@ -154,7 +155,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
          {"now2", now}});
     if (!id) return fail(std::move(id.error()));
     const std::int64_t refund_id = (**id).get_int("id");
-    if (auto taken = claw_back(s, *cur, refund_id, paid, *done + want.minor, now); !taken)
+    if (auto taken = claw_back(s, sc_, *cur, refund_id, paid, *done + want.minor, now); !taken)
       return fail(std::move(taken.error()));
     return OpenRefund{refund_id, want, *done == 0 && want == paid, false, reason};
   });
@@ -188,7 +189,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
           {{"e", result.error().message}, {"now", now}, {"id", open->id}});
       if (!changed) return fail(std::move(changed.error()));
       if (*changed == 0) return ok();
-      return undo_claw_back(s, p->user_id, payment_id, open->id, now);
+      return undo_claw_back(s, sc_, p->user_id, payment_id, open->id, now);
     });
     if (!failed) return fail(std::move(failed.error()));
     return fail(std::move(result.error()));
@@ -203,7 +204,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
          {"id", open->id}});
     if (!changed) return fail(std::move(changed.error()));
     if (*changed == 0) return ok();  // a concurrent resume recorded it
-    auto cur = load_existing(s, payment_id);
+    auto cur = load_existing(s, sc_, payment_id);
     if (!cur) return fail(std::move(cur.error()));
     auto done = refunded_minor(s, payment_id);
     if (!done) return fail(std::move(done.error()));

@@ -85,6 +85,7 @@ class PaymentsTest : public storage::testing::StorageTest {
     routes.pool = &pool_;
     routes.resolve = [this](std::string_view account) -> std::shared_ptr<PaymentService> {
       std::lock_guard lock(service_mu_);
+      if (account == "master") return master_service_;
       return account == "t1" ? service_ : nullptr;
     };
     routes.audit = master_audit_sink(storage_->master(), clock_);
@@ -104,6 +105,7 @@ class PaymentsTest : public storage::testing::StorageTest {
     if (ours_) ours_->stop(1s);
     pool_.shutdown();
     service_.reset();
+    master_service_.reset();
     db_.reset();
     StorageTest::TearDown();
   }
@@ -114,7 +116,10 @@ class PaymentsTest : public storage::testing::StorageTest {
     gw_options_.paypal_webhook_url = base_ + "/payments/paypal/t1/webhook";
   }
 
-  std::shared_ptr<PaymentService> make_service(std::function<void(std::string_view)> fault = {}) {
+  // The tenant's service (account t1); or, with Schema::master(), the master database's
+  // (account "master": customers paying for package orders).
+  std::shared_ptr<PaymentService> make_service(std::function<void(std::string_view)> fault = {},
+                                               Schema schema = Schema::tenant()) {
     const std::string gw = gw_->base_url();
     std::vector<std::shared_ptr<PaymentProvider>> providers;
     providers.push_back(std::make_shared<CardToCardProvider>(CardToCardSettings{"6037990000001234", "Owner"}));
@@ -140,9 +145,11 @@ class PaymentsTest : public storage::testing::StorageTest {
         client_, clock_));
     ServiceOptions o;
     o.callback_base_url = base_ + "/payments";
-    o.account = "t1";
+    const bool master = schema.payers == Schema::master().payers;
+    o.account = master ? "master" : "t1";
     o.fault = std::move(fault);
-    return std::make_shared<PaymentService>(*db_, std::move(providers), clock_, o);
+    o.schema = std::move(schema);
+    return std::make_shared<PaymentService>(master ? storage_->master() : *db_, std::move(providers), clock_, o);
   }
 
   std::int64_t add_user(std::int64_t tg, const std::string& currency = "IRR") {
@@ -230,6 +237,7 @@ class PaymentsTest : public storage::testing::StorageTest {
   std::shared_ptr<RecordingRefunder> refunder_ = std::make_shared<RecordingRefunder>();
   std::mutex service_mu_;
   std::shared_ptr<PaymentService> service_;
+  std::shared_ptr<PaymentService> master_service_;  // set by tests of the master's billing
   bool nowpayments_login_ = true;  // the NOWPayments provider has the account's login (list by invoice)
 };
 
