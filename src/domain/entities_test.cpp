@@ -18,7 +18,7 @@ TEST(Entities, EnumNamesRoundTrip) {
   testing::expect_names_round_trip<PanelType>(3);
   testing::expect_names_round_trip<ServiceStatus>(7);
   testing::expect_names_round_trip<OrderKind>(3);
-  testing::expect_names_round_trip<LedgerReason>(6);
+  testing::expect_names_round_trip<LedgerReason>(8);
   testing::expect_names_round_trip<DiscountKind>(2);
   testing::expect_names_round_trip<BroadcastState>(6);
 }

@@ -31,6 +31,8 @@ constexpr auto kLedgerReasonNames = std::to_array<detail::EnumName<LedgerReason>
     {LedgerReason::kUnmatchedPayment, "unmatched_payment"},
     {LedgerReason::kReferralReward, "referral_reward"},
     {LedgerReason::kAdminAdjustment, "admin_adjustment"},
+    {LedgerReason::kTopUpRefund, "top_up_refund"},
+    {LedgerReason::kTopUpRefundReversed, "top_up_refund_reversed"},
 });
 constexpr auto kDiscountKindNames = std::to_array<detail::EnumName<DiscountKind>>({
     {DiscountKind::kPercent, "percent"},

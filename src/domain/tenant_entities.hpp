@@ -32,6 +32,8 @@ enum class LedgerReason {
   kUnmatchedPayment,    // money arrived for an order that had expired or was cancelled
   kReferralReward,
   kAdminAdjustment,
+  kTopUpRefund,          // a refunded wallet top-up takes back what it credited (negative delta)
+  kTopUpRefundReversed,  // the gateway refused that refund: what was taken back is credited again
 };
 enum class DiscountKind { kPercent, kFixed };  // percent, fixed
 enum class BroadcastState { kDraft, kQueued, kSending, kPaused, kDone, kCancelled };

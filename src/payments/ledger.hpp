@@ -1,4 +1,4 @@
-// Ledger: the end users' wallets in a tenant database. Every balance change is one
+// Ledger: the payers' wallets (a tenant's end users, or the master's customers: Schema). Every balance change is one
 // wallet_ledger row with its reason and a reference; users.balance_minor is the running sum
 // of a user's rows and is never negative (a CHECK and the conditional update below).
 //
@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/money.hpp"
 #include "domain/tenant_entities.hpp"
+#include "payments/schema.hpp"
 #include "storage/storage.hpp"
 
 namespace ms::payments {
@@ -42,7 +43,8 @@ struct LedgerRow {
 
 class Ledger {
  public:
-  Ledger(storage::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  Ledger(storage::Database& db, const Clock& clock, Schema schema = Schema::tenant())
+      : db_(db), clock_(clock), sc_(std::move(schema)) {}
 
   // Applies one change in its own transaction. Success: the new balance. Failure:
   // kAlreadyExists (this (reason, ref) was applied before: nothing changed),
@@ -51,7 +53,7 @@ class Ledger {
   // currency other than the wallet's), kNotFound (no such user).
   Result<Money> apply(const LedgerChange& change);
   // The same inside the caller's transaction (the caller rolls back on any failure).
-  static Result<Money> apply(storage::Session& s, const LedgerChange& change, std::int64_t now);
+  static Result<Money> apply(storage::Session& s, const Schema& sc, const LedgerChange& change, std::int64_t now);
 
   // The stored balance (users.balance_minor) and the sum of the user's rows; equal unless
   // the data was tampered with.
@@ -62,6 +64,7 @@ class Ledger {
  private:
   storage::Database& db_;
   const Clock& clock_;
+  Schema sc_;
 };
 
 }  // namespace ms::payments

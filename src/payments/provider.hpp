@@ -112,7 +112,8 @@ struct ProviderPayment {
   std::string reference;
   std::optional<std::string> provider_ref;
   Money amount;
-  std::int64_t payer_telegram_id = 0;  // Stars refunds name the user
+  std::int64_t payer_telegram_id = 0;     // Stars refunds name the user
+  std::optional<std::string> charge_ref;  // the gateway's id of the money, once a report named it
 };
 
 // One refund we ask a provider for. `key` is ours, unique per refund and the same on every

@@ -67,10 +67,17 @@ Result<std::vector<std::shared_ptr<PaymentProvider>>> PaymentRegistry::load_prov
             std::make_shared<StarsProvider>(StarsSettings{s("invoice_title").empty() ? "Payment" : s("invoice_title")},
                                             refunder_ ? refunder_(tenant) : nullptr));
         break;
-      case PaymentMethod::kNowPayments:
-        out.push_back(std::make_shared<NowPaymentsProvider>(
-            NowPaymentsSettings{urls_.nowpayments, s("api_key"), s("ipn_secret"), s("pay_currency")}, client_));
+      case PaymentMethod::kNowPayments: {
+        NowPaymentsSettings np;
+        np.api_url = urls_.nowpayments;
+        np.api_key = s("api_key");
+        np.ipn_secret = s("ipn_secret");
+        np.pay_currency = s("pay_currency");
+        np.email = s("email");  // optional: lets polling list an invoice's payments
+        np.password = s("password");
+        out.push_back(std::make_shared<NowPaymentsProvider>(std::move(np), client_));
         break;
+      }
       case PaymentMethod::kZarinpal:
         out.push_back(std::make_shared<ZarinpalProvider>(ZarinpalSettings{urls_.zarinpal, s("merchant_id")}, client_));
         break;

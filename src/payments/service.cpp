@@ -64,8 +64,8 @@ Result<PaymentRecord> from_row(const Row& r) {
   return p;
 }
 
-Result<std::optional<PaymentRecord>> load(Session& s, std::int64_t id) {
-  auto row = s.query_one("SELECT " + std::string(kColumns) + " FROM payments WHERE id = :id", {{"id", id}});
+Result<std::optional<PaymentRecord>> load(Session& s, const Schema& sc, std::int64_t id) {
+  auto row = s.query_one(sc.sql("SELECT " + std::string(kColumns) + " FROM payments WHERE id = :id"), {{"id", id}});
   if (!row) return fail(std::move(row.error()));
   if (!*row) return std::optional<PaymentRecord>();
   auto p = from_row(**row);
@@ -73,8 +73,8 @@ Result<std::optional<PaymentRecord>> load(Session& s, std::int64_t id) {
   return std::optional<PaymentRecord>(std::move(*p));
 }
 
-Result<PaymentRecord> load_existing(Session& s, std::int64_t id) {
-  auto p = load(s, id);
+Result<PaymentRecord> load_existing(Session& s, const Schema& sc, std::int64_t id) {
+  auto p = load(s, sc, id);
   if (!p) return fail(std::move(p.error()));
   if (!*p) return fail(ErrorCode::kNotFound, "payment " + std::to_string(id) + " does not exist");
   return std::move(**p);
@@ -138,14 +138,14 @@ Result<bool> claim(Session& s, std::int64_t id, PaymentState from, PaymentState 
   return *changed == 1;
 }
 
-Result<std::int64_t> wallet_of(Session& s, std::int64_t user_id, Currency* currency) {
-  auto row = s.query_one("SELECT currency, telegram_id FROM users WHERE id = :id", {{"id", user_id}});
+Result<std::int64_t> wallet_of(Session& s, const Schema& sc, std::int64_t user_id, Currency* currency) {
+  auto row = s.query_one(sc.sql("SELECT currency, telegram_id FROM {payers} WHERE id = :id"), {{"id", user_id}});
   if (!row) return fail(std::move(row.error()));
   if (!*row) return fail(ErrorCode::kNotFound, "user " + std::to_string(user_id) + " does not exist");
   auto c = currency_from_code((*row)->get_string("currency"));
   if (!c) return fail(ErrorCode::kCorrupted, "user " + std::to_string(user_id) + " has an unknown wallet currency");
   if (currency) *currency = *c;
-  return (*row)->get_int("telegram_id");
+  return (*row)->opt_int("telegram_id").value_or(0);  // a master customer may have none (web sign-up)
 }
 
 // Marks a payment that cannot be credited automatically; moves it to awaiting_review where
@@ -181,26 +181,26 @@ Result<Outcome> flag_payment(Session& s, const PaymentRecord& p, std::string_vie
 }
 
 // The payment is now paid (its row already says so): credit what it paid for.
-Result<Outcome> credit_paid(Session& s, const PaymentRecord& p, Money received, std::int64_t now) {
+Result<Outcome> credit_paid(Session& s, const Schema& sc, const PaymentRecord& p, Money received, std::int64_t now) {
   Currency wallet_currency = Currency::kIrr;
-  auto tg = wallet_of(s, p.user_id, &wallet_currency);
+  auto tg = wallet_of(s, sc, p.user_id, &wallet_currency);
   if (!tg) return fail(std::move(tg.error()));
   const std::string ref = "payment:" + std::to_string(p.id);
   if (p.purpose == PaymentPurpose::kWalletTopUp) {
     auto amount = convert_in(s, received, wallet_currency);
     if (!amount) return fail(std::move(amount.error()));
     auto applied =
-        Ledger::apply(s, LedgerChange{p.user_id, *amount, domain::LedgerReason::kTopUp, ref, std::nullopt}, now);
+        Ledger::apply(s, sc, LedgerChange{p.user_id, *amount, domain::LedgerReason::kTopUp, ref, std::nullopt}, now);
     if (!applied && applied.error().code != ErrorCode::kAlreadyExists) return fail(std::move(applied.error()));
     if (auto r = add_outbox(s, "user_notice", "top_up_credited", p, {{"credited", money_json(*amount)}}, now); !r)
       return fail(std::move(r.error()));
     return Outcome::kPaid;
   }
   if (p.order_id) {
-    auto paid = s.exec(
-        "UPDATE orders SET status = 'paid', updated_at = :now WHERE id = :id AND status IN ('pending', "
-        "'awaiting_payment')",
-        {{"now", now}, {"id", *p.order_id}});
+    auto paid =
+        s.exec(sc.sql("UPDATE {orders} SET status = 'paid', updated_at = :now WHERE id = :id AND status IN ('pending', "
+                      "'awaiting_payment')"),
+               {{"now", now}, {"id", *p.order_id}});
     if (!paid) return fail(std::move(paid.error()));
     if (*paid == 1) {
       if (auto r = add_outbox(s, "fulfil_order", "", p, {{"paid", money_json(received)}}, now); !r)
@@ -213,7 +213,8 @@ Result<Outcome> credit_paid(Session& s, const PaymentRecord& p, Money received, 
   auto amount = convert_in(s, received, wallet_currency);
   if (!amount) return fail(std::move(amount.error()));
   auto applied = Ledger::apply(
-      s, LedgerChange{p.user_id, *amount, domain::LedgerReason::kUnmatchedPayment, ref, "order not payable any more"},
+      s, sc,
+      LedgerChange{p.user_id, *amount, domain::LedgerReason::kUnmatchedPayment, ref, "order not payable any more"},
       now);
   if (!applied && applied.error().code != ErrorCode::kAlreadyExists) return fail(std::move(applied.error()));
   nlohmann::json payload = {{"paid", money_json(received)}, {"credited", money_json(*amount)}};
@@ -225,8 +226,8 @@ Result<Outcome> credit_paid(Session& s, const PaymentRecord& p, Money received, 
 }
 
 // Moves a payment to paid and credits it. kAlreadyApplied when someone else moved it first.
-Result<Outcome> settle(Session& s, const PaymentRecord& p, Money received, const std::optional<std::string>& ref,
-                       std::optional<std::int64_t> reviewer, std::int64_t now) {
+Result<Outcome> settle(Session& s, const Schema& sc, const PaymentRecord& p, Money received,
+                       const std::optional<std::string>& ref, std::optional<std::int64_t> reviewer, std::int64_t now) {
   std::string set =
       "paid_at = :paid, received_minor = :rm, received_currency = :rc, provider_ref = COALESCE(provider_ref, :ref)";
   storage::Params extra = {{"paid", now}, {"rm", received.minor}, {"rc", code(received.currency)}, {"ref", opt(ref)}};
@@ -242,16 +243,17 @@ Result<Outcome> settle(Session& s, const PaymentRecord& p, Money received, const
   // expiry already cancelled the order (expire_due), and a late payment must not revive it.
   if (p.state == PaymentState::kExpired && p.order_id) {
     auto cancelled = s.exec(
-        "UPDATE orders SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE id = :id AND "
-        "status IN ('pending', 'awaiting_payment') AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = :id2 "
-        "AND id <> :pid AND status IN ('created', 'pending', 'awaiting_review'))",
+        sc.sql("UPDATE {orders} SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE id = :id "
+               "AND status IN ('pending', 'awaiting_payment') AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = "
+               ":id2 AND id <> :pid AND status IN ('created', 'pending', 'awaiting_review'))"),
         {{"now", now}, {"id", *p.order_id}, {"id2", *p.order_id}, {"pid", p.id}});
     if (!cancelled) return fail(std::move(cancelled.error()));
   }
-  return credit_paid(s, p, received, now);
+  return credit_paid(s, sc, p, received, now);
 }
 
-Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayReport& r, std::int64_t now) {
+Result<Outcome> apply_paid(Session& s, const Schema& sc, const PaymentRecord& p, const GatewayReport& r,
+                           std::int64_t now) {
   switch (p.state) {
     case PaymentState::kPaid:
     case PaymentState::kRefunded:
@@ -273,7 +275,7 @@ Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayRepo
   // one a person decides (failing here would make the gateway retry forever).
   if (p.purpose == PaymentPurpose::kWalletTopUp || p.state == PaymentState::kExpired) {
     Currency wallet = Currency::kIrr;
-    if (auto w = wallet_of(s, p.user_id, &wallet); !w) return fail(std::move(w.error()));
+    if (auto w = wallet_of(s, sc, p.user_id, &wallet); !w) return fail(std::move(w.error()));
     auto converted = convert_in(s, received, wallet);
     if (!converted && converted.error().code == ErrorCode::kInvalidArgument)
       return flag_payment(s, p, "no_exchange_rate", converted.error().message, received, now);
@@ -286,7 +288,7 @@ Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayRepo
     if (!*c) return Outcome::kAlreadyApplied;
     from.state = PaymentState::kPending;
   }
-  auto out = settle(s, from, received, r.provider_ref, std::nullopt, now);
+  auto out = settle(s, sc, from, received, r.provider_ref, std::nullopt, now);
   if (out && *out != Outcome::kAlreadyApplied && received.minor > p.amount.minor) {
     nlohmann::json payload = {{"expected", money_json(p.amount)}, {"received", money_json(received)}};
     if (auto n = add_outbox(s, "owner_notice", "overpaid", p, payload, now); !n) return fail(std::move(n.error()));
@@ -295,7 +297,7 @@ Result<Outcome> apply_paid(Session& s, const PaymentRecord& p, const GatewayRepo
 }
 
 // Expires a payment; with `cancel_order` its order too when no other payment is open.
-Result<Outcome> expire_in(Session& s, const PaymentRecord& p, std::int64_t now, std::string_view why,
+Result<Outcome> expire_in(Session& s, const Schema& sc, const PaymentRecord& p, std::int64_t now, std::string_view why,
                           bool cancel_order) {
   auto c = claim(s, p.id, p.state, PaymentState::kExpired, "reject_reason = COALESCE(reject_reason, :why)",
                  {{"why", std::string(why)}}, now);
@@ -303,18 +305,18 @@ Result<Outcome> expire_in(Session& s, const PaymentRecord& p, std::int64_t now, 
   if (!*c) return Outcome::kAlreadyApplied;
   if (p.order_id && cancel_order) {
     auto cancelled = s.exec(
-        "UPDATE orders SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE id = :id AND "
-        "status IN ('pending', 'awaiting_payment') AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = :id2 "
-        "AND status IN ('created', 'pending', 'awaiting_review'))",
+        sc.sql("UPDATE {orders} SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE id = :id "
+               "AND status IN ('pending', 'awaiting_payment') AND NOT EXISTS (SELECT 1 FROM payments WHERE order_id = "
+               ":id2 AND status IN ('created', 'pending', 'awaiting_review'))"),
         {{"now", now}, {"id", *p.order_id}, {"id2", *p.order_id}});
     if (!cancelled) return fail(std::move(cancelled.error()));
   }
   return Outcome::kExpired;
 }
 
-Result<Outcome> apply_in(Session& s, PaymentMethod method, std::int64_t payment_id, const GatewayReport& r,
-                         std::int64_t now) {
-  auto loaded = load_existing(s, payment_id);
+Result<Outcome> apply_in(Session& s, const Schema& sc, PaymentMethod method, std::int64_t payment_id,
+                         const GatewayReport& r, std::int64_t now) {
+  auto loaded = load_existing(s, sc, payment_id);
   if (!loaded) return fail(std::move(loaded.error()));
   const PaymentRecord& p = *loaded;
   if (p.method != method)
@@ -342,7 +344,7 @@ Result<Outcome> apply_in(Session& s, PaymentMethod method, std::int64_t payment_
   switch (r.status) {
     case GatewayStatus::kPending:
     case GatewayStatus::kClaimedPaid: return Outcome::kNoChange;
-    case GatewayStatus::kPaid: return apply_paid(s, p, r, now);
+    case GatewayStatus::kPaid: return apply_paid(s, sc, p, r, now);
     case GatewayStatus::kPartiallyPaid:
       if (p.state != PaymentState::kPending && p.state != PaymentState::kCreated && p.state != PaymentState::kExpired)
         return Outcome::kAlreadyApplied;
@@ -361,7 +363,7 @@ Result<Outcome> apply_in(Session& s, PaymentMethod method, std::int64_t payment_
     }
     case GatewayStatus::kExpired:
       if (p.state != PaymentState::kPending && p.state != PaymentState::kCreated) return Outcome::kNoChange;
-      return expire_in(s, p, now, "the gateway's deadline passed");
+      return expire_in(s, sc, p, now, "the gateway's deadline passed");
     case GatewayStatus::kRefunded: {
       auto c = claim(s, p.id, p.state, PaymentState::kRefunded, "", {}, now);
       if (!c) return fail(std::move(c.error()));
@@ -413,7 +415,7 @@ std::string_view to_string(Outcome outcome) {
 
 PaymentService::PaymentService(storage::Database& db, std::vector<std::shared_ptr<PaymentProvider>> providers,
                                const Clock& clock, ServiceOptions options)
-    : db_(db), clock_(clock), options_(std::move(options)), ledger_(db, clock) {
+    : db_(db), clock_(clock), options_(std::move(options)), sc_(options_.schema), ledger_(db, clock, sc_) {
   for (auto& p : providers) providers_[p->method()] = std::move(p);
   if (!options_.random) options_.random = os_random;
 }
@@ -446,7 +448,7 @@ Result<std::optional<ExchangeRate>> PaymentService::exchange_rate(Currency a, Cu
 }
 
 Result<PaymentRecord> PaymentService::get(std::int64_t payment_id) {
-  return db_.with_session([&](Session& s) { return load_existing(s, payment_id); });
+  return db_.with_session([&](Session& s) { return load_existing(s, sc_, payment_id); });
 }
 
 // ---- starting -------------------------------------------------------------------------------
@@ -461,8 +463,10 @@ struct PaymentService::NewPayment {
 
 Result<Checkout> PaymentService::pay_order(std::int64_t order_id, PaymentMethod method, std::string description) {
   auto order = db_.with_session([&](Session& s) -> Result<NewPayment> {
-    auto row = s.query_one("SELECT user_id, status, amount_minor, currency, expires_at FROM orders WHERE id = :id",
-                           {{"id", order_id}});
+    auto row = s.query_one(
+        sc_.sql(
+            "SELECT {payer_id} AS user_id, status, amount_minor, currency, expires_at FROM {orders} WHERE id = :id"),
+        {{"id", order_id}});
     if (!row) return fail(std::move(row.error()));
     if (!*row) return fail(ErrorCode::kNotFound, "order " + std::to_string(order_id) + " does not exist");
     const std::string status = (*row)->get_string("status");
@@ -483,13 +487,13 @@ Result<Checkout> PaymentService::pay_order(std::int64_t order_id, PaymentMethod 
     // One transaction: the debit, the paid payment and the paid order stand or fall together.
     auto done = db_.transaction([&](Session& s) -> Result<std::int64_t> {
       Currency wallet = Currency::kIrr;
-      if (auto w = wallet_of(s, order->user_id, &wallet); !w) return fail(std::move(w.error()));
+      if (auto w = wallet_of(s, sc_, order->user_id, &wallet); !w) return fail(std::move(w.error()));
       auto price = convert_in(s, order->price, wallet);
       if (!price) return fail(std::move(price.error()));
       auto ins = s.query_one(
-          "INSERT INTO payments (order_id, user_id, purpose, provider, amount_minor, currency, status, payer_action, "
-          "paid_at, received_minor, received_currency, created_at, updated_at) VALUES (:o, :u, 'order', 'wallet', :a, "
-          ":c, 'paid', :action, :now, :a2, :c2, :now2, :now3) RETURNING id",
+          sc_.sql("INSERT INTO payments (order_id, {payer_id}, purpose, provider, amount_minor, currency, status, "
+                  "payer_action, paid_at, received_minor, received_currency, created_at, updated_at) VALUES (:o, :u, "
+                  "'order', 'wallet', :a, :c, 'paid', :action, :now, :a2, :c2, :now2, :now3) RETURNING id"),
           {{"o", order_id},
            {"u", order->user_id},
            {"a", price->minor},
@@ -503,14 +507,14 @@ Result<Checkout> PaymentService::pay_order(std::int64_t order_id, PaymentMethod 
       if (!ins) return fail(std::move(ins.error()));
       const std::int64_t pid = (*ins)->get_int("id");
       auto debit = Ledger::apply(
-          s,
+          s, sc_,
           LedgerChange{order->user_id, Money{-price->minor, price->currency}, domain::LedgerReason::kPurchase,
                        "order:" + std::to_string(order_id), std::nullopt},
           now);
       if (!debit) return fail(std::move(debit.error()));
       auto paid = s.exec(
-          "UPDATE orders SET status = 'paid', updated_at = :now WHERE id = :id AND status IN ('pending', "
-          "'awaiting_payment')",
+          sc_.sql("UPDATE {orders} SET status = 'paid', updated_at = :now WHERE id = :id AND status IN ('pending', "
+                  "'awaiting_payment')"),
           {{"now", now}, {"id", order_id}});
       if (!paid) return fail(std::move(paid.error()));
       if (*paid != 1) return fail(ErrorCode::kLimitExceeded, "order is no longer payable");
@@ -537,7 +541,7 @@ Result<Checkout> PaymentService::top_up(std::int64_t user_id, Money amount, Paym
   if (amount.minor <= 0) return fail(ErrorCode::kInvalidArgument, "a top-up must be positive");
   auto currency = db_.with_session([&](Session& s) -> Result<Currency> {
     Currency c = Currency::kIrr;
-    auto w = wallet_of(s, user_id, &c);
+    auto w = wallet_of(s, sc_, user_id, &c);
     if (!w) return fail(std::move(w.error()));
     return c;
   });
@@ -579,9 +583,9 @@ Result<Checkout> PaymentService::start_with(const NewPayment& spec, PaymentMetho
         *amount = *unique;
       }
       auto ins = s.query_one(
-          "INSERT INTO payments (order_id, user_id, purpose, provider, amount_minor, currency, status, expires_at, "
-          "created_at, updated_at) VALUES (:o, :u, :purpose, :provider, :a, :c, 'created', :exp, :now, :now2) "
-          "RETURNING id",
+          sc_.sql("INSERT INTO payments (order_id, {payer_id}, purpose, provider, amount_minor, currency, status, "
+                  "expires_at, created_at, updated_at) VALUES (:o, :u, :purpose, :provider, :a, :c, 'created', :exp, "
+                  ":now, :now2) RETURNING id"),
           {{"o", opt(spec.order_id)},
            {"u", spec.user_id},
            {"purpose", std::string(domain::to_string(spec.purpose))},
@@ -593,14 +597,14 @@ Result<Checkout> PaymentService::start_with(const NewPayment& spec, PaymentMetho
            {"now2", now}});
       if (!ins) return fail(std::move(ins.error()));
       if (spec.order_id) {
-        auto moved = s.exec(
-            "UPDATE orders SET status = 'awaiting_payment', expires_at = COALESCE(expires_at, :exp), updated_at = :now "
-            "WHERE id = :id AND status IN ('pending', 'awaiting_payment')",
-            {{"exp", deadline}, {"now", now}, {"id", *spec.order_id}});
+        auto moved =
+            s.exec(sc_.sql("UPDATE {orders} SET status = 'awaiting_payment', expires_at = COALESCE(expires_at, :exp), "
+                           "updated_at = :now WHERE id = :id AND status IN ('pending', 'awaiting_payment')"),
+                   {{"exp", deadline}, {"now", now}, {"id", *spec.order_id}});
         if (!moved) return fail(std::move(moved.error()));
         if (*moved != 1) return fail(ErrorCode::kLimitExceeded, "order is no longer payable");
       }
-      return load_existing(s, (*ins)->get_int("id"));
+      return load_existing(s, sc_, (*ins)->get_int("id"));
     });
     // Another open card payment took the same amount at the same moment: draw again.
     if (created || created.error().code != ErrorCode::kAlreadyExists || !card) break;
@@ -629,7 +633,8 @@ Result<Checkout> PaymentService::start_with(const NewPayment& spec, PaymentMetho
     // Nothing was handed to the payer: close the payment so it never blocks an amount.
     auto closed = db_.transaction([&](Session& s) -> Result<Outcome> {
       // The order stays payable: the payer may try again or choose another method.
-      return expire_in(s, p, clock_.unix_seconds(), "the gateway did not start: " + started.error().message, false);
+      return expire_in(s, sc_, p, clock_.unix_seconds(), "the gateway did not start: " + started.error().message,
+                       false);
     });
     if (!closed) spdlog::warn("payment {}: cannot close after a failed start: {}", p.id, closed.error().message);
     return fail(std::move(started.error()));

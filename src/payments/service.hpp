@@ -1,4 +1,5 @@
-// PaymentService: money in for one tenant database (a customer's shop bots): orders paid
+// PaymentService: money in for one database: a tenant's (a customer's shop bots selling VPN
+// plans to end users) or the master's (customers buying packages; Schema, schema.hpp): orders paid
 // through any PaymentProvider, wallet top-ups, card-to-card review, Telegram Stars, gateway
 // callbacks, expiry, refunds and crash recovery. The one place that turns "a provider says"
 // into orders, wallets and side effects.
@@ -40,6 +41,7 @@
 #include "domain/rules.hpp"
 #include "payments/ledger.hpp"
 #include "payments/provider.hpp"
+#include "payments/schema.hpp"
 #include "storage/storage.hpp"
 
 namespace ms::payments {
@@ -125,6 +127,9 @@ class FulfilmentHook {
 };
 
 struct ServiceOptions {
+  // The database's tables: a tenant's (end users, orders) or the master's (customers,
+  // package_orders). See schema.hpp.
+  Schema schema = Schema::tenant();
   // Base of our payment routes as gateways reach them: "<public url>/payments".
   std::string callback_base_url = "http://127.0.0.1:8080/payments";
   // Which database a callback is for; part of every callback URL (see routes.hpp).
@@ -137,7 +142,7 @@ struct ServiceOptions {
   // How long a dispatcher owns an outbox item before another may retry it.
   std::chrono::seconds outbox_claim{60};
   // Tests only: called at named points ("after_gateway_paid", "after_start_call",
-  // "after_gateway_refunded"); throwing
+  // "after_refund_recorded", "after_gateway_refunded"); throwing
   // from it simulates a crash there.
   std::function<void(std::string_view point)> fault;
 };
@@ -210,7 +215,14 @@ class PaymentService {
   // reaches what was paid the payment moves paid -> refunded (and the payer is told).
   // Exactly once: a refund whose answer was lost (timeout, crash) stays requested, and the
   // next refund() or recover() asks the gateway about it instead of refunding again (the
-  // call then settles that one, whatever `amount` says). Failure: kConflict (not paid, or
+  // call then settles that one, whatever `amount` says).
+  // Money the payment put into the payer's wallet (a top-up; a payment whose order was gone)
+  // leaves the wallet first, in the same transaction that records the refund: the share of
+  // what was credited (in the wallet's currency, after any exchange) that the refunds so far
+  // cover, rounded up, so a full refund takes back exactly what was credited (ledger reason
+  // top_up_refund). If the gateway then refuses, it is credited back once
+  // (top_up_refund_reversed). Failure: kLimitExceeded (the wallet no longer holds it: spent;
+  // nothing was recorded or asked), kConflict (not paid, or
   // the gateway says it is already refunded), kInvalidArgument (more than is left, another
   // currency, or the gateway refused), kPermissionDenied (no refunds, or no partial ones,
   // at this provider), kUnavailable/kTimeout (answer unknown: call again).
@@ -243,6 +255,7 @@ class PaymentService {
   std::map<PaymentMethod, std::shared_ptr<PaymentProvider>> providers_;
   const Clock& clock_;
   ServiceOptions options_;
+  const Schema& sc_;  // options_.schema
   Ledger ledger_;
 };
 

@@ -31,10 +31,10 @@ Result<int> PaymentService::expire_due() {
   int expired = 0;
   for (std::int64_t id : *due) {
     auto out = db_.transaction([&](Session& s) -> Result<Outcome> {
-      auto p = load_existing(s, id);
+      auto p = load_existing(s, sc_, id);
       if (!p) return fail(std::move(p.error()));
       if (p->state != PaymentState::kCreated && p->state != PaymentState::kPending) return Outcome::kNoChange;
-      return expire_in(s, *p, now, "not paid in time");
+      return expire_in(s, sc_, *p, now, "not paid in time");
     });
     if (!out) return fail(std::move(out.error()));
     if (*out == Outcome::kExpired) ++expired;
@@ -42,10 +42,10 @@ Result<int> PaymentService::expire_due() {
   // Orders past their own deadline with no payment still open.
   auto orders = db_.with_session([&](Session& s) -> Result<std::int64_t> {
     return s.exec(
-        "UPDATE orders SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE status IN "
-        "('pending', 'awaiting_payment') AND expires_at IS NOT NULL AND expires_at <= :now2 AND NOT EXISTS "
-        "(SELECT 1 FROM payments WHERE payments.order_id = orders.id AND payments.status IN ('created', 'pending', "
-        "'awaiting_review'))",
+        sc_.sql("UPDATE {orders} SET status = 'cancelled', cancel_reason = 'expired', updated_at = :now WHERE status "
+                "IN ('pending', 'awaiting_payment') AND expires_at IS NOT NULL AND expires_at <= :now2 AND NOT EXISTS "
+                "(SELECT 1 FROM payments WHERE payments.order_id = {orders}.id AND payments.status IN ('created', "
+                "'pending', 'awaiting_review'))"),
         {{"now", now}, {"now2", now}});
   });
   if (!orders) return fail(std::move(orders.error()));
@@ -62,8 +62,9 @@ Result<RecoveryReport> PaymentService::recover() {
     std::int64_t created_at;
   };
   auto open = db_.with_session([&](Session& s) -> Result<std::vector<Open>> {
-    auto rows = s.query("SELECT " + std::string(kColumns) +
-                        " FROM payments WHERE status IN ('created', 'pending') ORDER BY id");
+    auto rows = s.query(sc_.sql("SELECT " + std::string(kColumns) +
+                                " FROM payments WHERE status IN ('created', 'pending') "
+                                "ORDER BY id"));
     if (!rows) return fail(std::move(rows.error()));
     std::vector<Open> out;
     for (const auto& r : *rows) {
@@ -81,10 +82,10 @@ Result<RecoveryReport> PaymentService::recover() {
       // The start call was interrupted (a crash) long enough ago that it is not in flight.
       if (now - o.created_at < 120) continue;
       auto out = db_.transaction([&](Session& s) -> Result<Outcome> {
-        auto p = load_existing(s, o.id);
+        auto p = load_existing(s, sc_, o.id);
         if (!p) return fail(std::move(p.error()));
         if (p->state != PaymentState::kCreated) return Outcome::kNoChange;
-        return expire_in(s, *p, now, "the gateway call was interrupted", false);
+        return expire_in(s, sc_, *p, now, "the gateway call was interrupted", false);
       });
       if (!out) return fail(std::move(out.error()));
       if (*out == Outcome::kExpired) ++report.abandoned;

@@ -32,6 +32,75 @@ Result<std::int64_t> refunded_minor(Session& s, std::int64_t payment_id) {
 // What the gateway holds for a paid payment: what it said arrived, else the price.
 Money paid_amount(const PaymentRecord& p) { return p.received.value_or(p.amount); }
 
+// The ledger ref of what refund `refund_id` of payment `payment_id` took back from the wallet
+// (reason top_up_refund) and, if the gateway refused, gave again (top_up_refund_reversed).
+std::string claw_back_ref(std::int64_t payment_id, std::int64_t refund_id) {
+  return "payment:" + std::to_string(payment_id) + ":refund:" + std::to_string(refund_id);
+}
+
+// Money that went into the payer's wallet (a top-up, or a payment whose order was gone) must
+// leave it again before the gateway returns it, or the payer has it twice. Takes back the
+// share of what was credited that the refunds so far (this one included) cover, rounded up,
+// so that a full refund takes back exactly what was credited. kLimitExceeded when the wallet
+// no longer holds it (spent): the caller's transaction then rolls back and nothing is asked.
+Result<void> claw_back(Session& s, const Schema& sc, const PaymentRecord& p, std::int64_t refund_id, Money paid,
+                       std::int64_t refunded_after, std::int64_t now) {
+  auto credit = s.query_one(
+      sc.sql("SELECT delta_minor, currency FROM {ledger} WHERE {payer_id} = :u AND ref = :ref AND reason IN "
+             "('top_up', 'unmatched_payment') AND delta_minor > 0"),
+      {{"u", p.user_id}, {"ref", "payment:" + std::to_string(p.id)}});
+  if (!credit) return fail(std::move(credit.error()));
+  if (!*credit) return ok();  // nothing of it is in the wallet (an order paid and fulfilled)
+  const std::int64_t credited = (*credit)->get_int("delta_minor");
+  auto wallet_currency = currency_from_code((*credit)->get_string("currency"));
+  if (!wallet_currency) return fail(ErrorCode::kCorrupted, "a ledger row with an unknown currency");
+  auto taken = s.query_one(
+      sc.sql("SELECT COALESCE(SUM(delta_minor), 0) AS total FROM {ledger} WHERE {payer_id} = :u AND reason IN "
+             "('top_up_refund', 'top_up_refund_reversed') AND ref LIKE :prefix"),
+      {{"u", p.user_id}, {"prefix", "payment:" + std::to_string(p.id) + ":refund:%"}});
+  if (!taken) return fail(std::move(taken.error()));
+  const std::int64_t taken_so_far = -(*taken)->get_int("total");
+  const __int128 share = static_cast<__int128>(credited) * refunded_after;
+  const std::int64_t target = static_cast<std::int64_t>((share + paid.minor - 1) / paid.minor);
+  const std::int64_t debit = std::min(target, credited) - taken_so_far;
+  if (debit <= 0) return ok();
+  auto applied =
+      Ledger::apply(s, sc,
+                    LedgerChange{p.user_id, Money{-debit, *wallet_currency}, domain::LedgerReason::kTopUpRefund,
+                                 claw_back_ref(p.id, refund_id), "refund of payment " + std::to_string(p.id)},
+                    now);
+  if (applied) return ok();
+  if (applied.error().code != ErrorCode::kLimitExceeded) return fail(std::move(applied.error()));
+  Money balance{0, *wallet_currency};
+  if (auto b = s.query_one(sc.sql("SELECT balance_minor FROM {payers} WHERE id = :u"), {{"u", p.user_id}}); b && *b)
+    balance.minor = (*b)->get_int("balance_minor");
+  return fail(ErrorCode::kLimitExceeded, "payment " + std::to_string(p.id) + " credited " +
+                                             to_decimal(Money{credited, *wallet_currency}) + " " +
+                                             code(*wallet_currency) + " to the wallet; this refund takes back " +
+                                             to_decimal(Money{debit, *wallet_currency}) + " but the wallet holds " +
+                                             to_decimal(balance) + " (already spent): nothing was refunded");
+}
+
+// The gateway refused refund `refund_id`: the wallet gets back what it gave up for it, once.
+Result<void> undo_claw_back(Session& s, const Schema& sc, std::int64_t user_id, std::int64_t payment_id,
+                            std::int64_t refund_id, std::int64_t now) {
+  const std::string ref = claw_back_ref(payment_id, refund_id);
+  auto row = s.query_one(
+      sc.sql("SELECT delta_minor, currency FROM {ledger} WHERE {payer_id} = :u AND reason = 'top_up_refund' AND ref = "
+             ":ref"),
+      {{"u", user_id}, {"ref", ref}});
+  if (!row) return fail(std::move(row.error()));
+  if (!*row) return ok();
+  auto c = currency_from_code((*row)->get_string("currency"));
+  if (!c) return fail(ErrorCode::kCorrupted, "a ledger row with an unknown currency");
+  auto applied = Ledger::apply(s, sc,
+                               LedgerChange{user_id, Money{-(*row)->get_int("delta_minor"), *c},
+                                            domain::LedgerReason::kTopUpRefundReversed, ref, "the gateway refused"},
+                               now);
+  if (!applied && applied.error().code != ErrorCode::kAlreadyExists) return fail(std::move(applied.error()));
+  return ok();
+}
+
 }  // namespace
 
 Result<PaymentRecord> PaymentService::refund(std::int64_t payment_id, const std::string& reason,
@@ -48,7 +117,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
     return fail(ErrorCode::kInvalidArgument, std::string(domain::to_string(p->method)) + " is not enabled");
   // Persisted before the gateway hears of it; or the refund whose answer was lost.
   auto open = db_.transaction([&](Session& s) -> Result<OpenRefund> {
-    auto cur = load_existing(s, payment_id);
+    auto cur = load_existing(s, sc_, payment_id);
     if (!cur) return fail(std::move(cur.error()));
     const Money paid = paid_amount(*cur);
     auto done = refunded_minor(s, payment_id);
@@ -85,7 +154,10 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
          {"now", now},
          {"now2", now}});
     if (!id) return fail(std::move(id.error()));
-    return OpenRefund{(**id).get_int("id"), want, *done == 0 && want == paid, false, reason};
+    const std::int64_t refund_id = (**id).get_int("id");
+    if (auto taken = claw_back(s, sc_, *cur, refund_id, paid, *done + want.minor, now); !taken)
+      return fail(std::move(taken.error()));
+    return OpenRefund{refund_id, want, *done == 0 && want == paid, false, reason};
   });
   if (!open) {
     // Another refund() of this payment opened one at the same moment.
@@ -94,6 +166,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
     return fail(std::move(open.error()));
   }
   if (open->id == 0) return get(payment_id);
+  if (options_.fault) options_.fault("after_refund_recorded");
   auto view = provider_view(*p);
   if (!view) return fail(std::move(view.error()));
   RefundRequest request;
@@ -108,11 +181,15 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
     const ErrorCode c = result.error().code;
     // No answer: it may have happened. It stays requested for the next call to ask about.
     if (c == ErrorCode::kUnavailable || c == ErrorCode::kTimeout) return fail(std::move(result.error()));
-    auto failed = db_.with_session([&](Session& s) {
-      return s.exec(
+    // Refused: nothing was refunded, so what the wallet gave up for it comes back (once).
+    auto failed = db_.transaction([&](Session& s) -> Result<void> {
+      auto changed = s.exec(
           "UPDATE payment_refunds SET status = 'failed', last_error = :e, updated_at = :now WHERE id = :id AND "
           "status = 'requested'",
           {{"e", result.error().message}, {"now", now}, {"id", open->id}});
+      if (!changed) return fail(std::move(changed.error()));
+      if (*changed == 0) return ok();
+      return undo_claw_back(s, sc_, p->user_id, payment_id, open->id, now);
     });
     if (!failed) return fail(std::move(failed.error()));
     return fail(std::move(result.error()));
@@ -127,7 +204,7 @@ Result<PaymentRecord> PaymentService::refund_with(std::int64_t payment_id, const
          {"id", open->id}});
     if (!changed) return fail(std::move(changed.error()));
     if (*changed == 0) return ok();  // a concurrent resume recorded it
-    auto cur = load_existing(s, payment_id);
+    auto cur = load_existing(s, sc_, payment_id);
     if (!cur) return fail(std::move(cur.error()));
     auto done = refunded_minor(s, payment_id);
     if (!done) return fail(std::move(done.error()));

@@ -25,7 +25,7 @@ Result<PaymentRecord> PaymentService::submit_receipt(std::int64_t payment_id, co
     std::string state;
   };
   auto moved = db_.transaction([&](Session& s) -> Result<Moved> {
-    auto p = load_existing(s, payment_id);
+    auto p = load_existing(s, sc_, payment_id);
     if (!p) return fail(std::move(p.error()));
     if (p->method != PaymentMethod::kCardToCard)
       return fail(ErrorCode::kInvalidArgument, "only card-to-card payments take a receipt");
@@ -76,14 +76,14 @@ Result<PaymentRecord> PaymentService::submit_receipt(std::int64_t payment_id, co
 Result<PaymentRecord> PaymentService::approve(std::int64_t payment_id, std::int64_t admin_id) {
   const std::int64_t now = clock_.unix_seconds();
   auto out = db_.transaction([&](Session& s) -> Result<std::optional<PaymentRecord>> {
-    auto p = load_existing(s, payment_id);
+    auto p = load_existing(s, sc_, payment_id);
     if (!p) return fail(std::move(p.error()));
     if (p->state != PaymentState::kAwaitingReview) return std::optional<PaymentRecord>(*p);
-    auto settled = settle(s, *p, p->received && p->method != PaymentMethod::kCardToCard ? *p->received : p->amount,
+    auto settled = settle(s, sc_, *p, p->received && p->method != PaymentMethod::kCardToCard ? *p->received : p->amount,
                           std::nullopt, admin_id, now);
     if (!settled) return fail(std::move(settled.error()));
     if (*settled == Outcome::kAlreadyApplied) {
-      auto again = load_existing(s, payment_id);
+      auto again = load_existing(s, sc_, payment_id);
       if (!again) return fail(std::move(again.error()));
       return std::optional<PaymentRecord>(*again);
     }
@@ -97,7 +97,7 @@ Result<PaymentRecord> PaymentService::approve(std::int64_t payment_id, std::int6
 Result<PaymentRecord> PaymentService::reject(std::int64_t payment_id, std::int64_t admin_id, std::string reason) {
   const std::int64_t now = clock_.unix_seconds();
   auto out = db_.transaction([&](Session& s) -> Result<std::optional<PaymentRecord>> {
-    auto p = load_existing(s, payment_id);
+    auto p = load_existing(s, sc_, payment_id);
     if (!p) return fail(std::move(p.error()));
     if (p->state == PaymentState::kAwaitingReview) {
       auto c = claim(s, payment_id, p->state, PaymentState::kRejected,
@@ -110,7 +110,7 @@ Result<PaymentRecord> PaymentService::reject(std::int64_t payment_id, std::int64
         return std::optional<PaymentRecord>();
       }
     }
-    auto again = load_existing(s, payment_id);
+    auto again = load_existing(s, sc_, payment_id);
     if (!again) return fail(std::move(again.error()));
     return std::optional<PaymentRecord>(*again);
   });
@@ -164,16 +164,16 @@ Result<Outcome> PaymentService::stars_paid(std::string_view invoice_payload, std
 
 Result<Outcome> PaymentService::apply_to(PaymentMethod method, std::int64_t payment_id, const GatewayReport& report) {
   const std::int64_t now = clock_.unix_seconds();
-  auto out = db_.transaction([&](Session& s) { return apply_in(s, method, payment_id, report, now); });
+  auto out = db_.transaction([&](Session& s) { return apply_in(s, sc_, method, payment_id, report, now); });
   // A duplicate key here is a concurrent copy of the same notification or charge id.
   if (!out && out.error().code == ErrorCode::kAlreadyExists) return Outcome::kAlreadyApplied;
   return out;
 }
 
 Result<ProviderPayment> PaymentService::provider_view(const PaymentRecord& p) {
-  auto tg = db_.with_session([&](Session& s) { return wallet_of(s, p.user_id, nullptr); });
+  auto tg = db_.with_session([&](Session& s) { return wallet_of(s, sc_, p.user_id, nullptr); });
   if (!tg) return fail(std::move(tg.error()));
-  return ProviderPayment{p.id, p.reference(), p.provider_ref, p.amount, *tg};
+  return ProviderPayment{p.id, p.reference(), p.provider_ref, p.amount, *tg, p.charge_ref};
 }
 
 Result<Outcome> PaymentService::apply(PaymentMethod method, const GatewayReport& report) {

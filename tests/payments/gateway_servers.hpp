@@ -11,7 +11,9 @@
 // test may send once, replay, send 100 times at once, or tamper with.
 //
 // Faults: set_fault(gateway, kind, count) makes the next `count` API calls to that gateway
-// hang (never answered until stop) or answer garbage or HTTP 500.
+// hang (never answered until stop) or answer garbage or HTTP 500. Gateways: nowpayments,
+// zarinpal, stripe, paypal; "stripe_refunds" is POST /v1/refunds alone (so a refund's answer
+// can be lost after the session lookup before it succeeded).
 //
 // Thread-safety: every method is safe from any thread.
 #pragma once
@@ -42,6 +44,8 @@ enum class Fault { kNone, kHang, kGarbage, kServerError, kLoseAnswer };
 struct GatewayServerOptions {
   std::string nowpayments_api_key = "NP-TEST-KEY";
   std::string nowpayments_ipn_secret = "np_test_ipn_secret";
+  std::string nowpayments_email = "owner@example.com";  // POST /v1/auth
+  std::string nowpayments_password = "np-test-password";
   std::string zarinpal_merchant_id = "1344b5d4-0048-11e8-94db-005056a205be";
   std::string stripe_secret_key = "sk_test_mothership";
   std::string stripe_webhook_secret = "whsec_test_mothership";
@@ -71,6 +75,10 @@ class GatewayTestServers {
   // confirming, failed, expired...) with `paid_fraction` of the crypto amount.
   Result<Delivery> nowpayments_pay(const std::string& invoice_id, const std::string& status,
                                    double paid_fraction = 1.0);
+  // NOWPayments: that payment moves on (GET /v1/payment/{id} and the list answer the new
+  // state); the IPN for it, which a test may deliver or lose.
+  Result<Delivery> nowpayments_update(std::int64_t payment_id, const std::string& status, double paid_fraction = 1.0);
+  int nowpayments_status_calls() const;  // GET /v1/payment/{id} answered
   // Zarinpal: the payer finishes (or cancels) on StartPay. Success: the callback URL the
   // payer's browser is sent to.
   Result<std::string> zarinpal_pay(const std::string& authority, bool success = true);
@@ -93,7 +101,10 @@ class GatewayTestServers {
   int paypal_refund_posts() const;  // refund requests received, replays included
   // PayPal: the capture's status (COMPLETED, PARTIALLY_REFUNDED, REFUNDED), "" if unknown.
   std::string paypal_capture_status(const std::string& capture_id) const;
-  int stripe_refunds() const;
+  int stripe_refunds() const;       // refunds made (Idempotency-Key replays not counted)
+  int stripe_refund_posts() const;  // POST /v1/refunds received, replays included
+  // Stripe: the minor units refunded so far of the session's payment.
+  std::int64_t stripe_refunded(const std::string& session_id) const;
 
   struct State;
 

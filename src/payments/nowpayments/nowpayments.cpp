@@ -40,6 +40,7 @@ Result<GatewayReport> NowPaymentsProvider::report_from(const nlohmann::json& bod
     return fail(ErrorCode::kInvalidArgument, "NOWPayments body without payment_id or payment_status");
   if (auto order = str(body, "order_id"); !order.empty()) r.reference = order;
   if (auto invoice = str(body, "invoice_id"); !invoice.empty()) r.provider_ref = invoice;
+  r.charge_ref = payment_id;
   r.event_key = payment_id + ":" + status;
   r.summary = "payment " + payment_id + " " + status;
   if (status == "finished")
@@ -87,13 +88,84 @@ Result<std::vector<GatewayReport>> NowPaymentsProvider::parse_callback(const htt
   return std::vector<GatewayReport>{*r};
 }
 
+namespace {
+
+// How far along a payment of an invoice is: the report of the furthest is the invoice's.
+int progress(GatewayStatus s) {
+  switch (s) {
+    case GatewayStatus::kPaid: return 6;
+    case GatewayStatus::kRefunded: return 5;
+    case GatewayStatus::kPartiallyPaid: return 4;
+    case GatewayStatus::kPending: return 3;
+    case GatewayStatus::kClaimedPaid: return 3;
+    case GatewayStatus::kFailed: return 2;
+    case GatewayStatus::kExpired: return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<nlohmann::json> NowPaymentsProvider::get(const std::string& path, const std::string& bearer) {
+  std::vector<std::pair<std::string, std::string>> headers = {{"x-api-key", settings_.api_key}};
+  if (!bearer.empty()) headers.emplace_back("Authorization", "Bearer " + bearer);
+  auto res = detail::exchange(client_, "GET", settings_.api_url + path, std::move(headers), "", settings_.timeout,
+                              "NOWPayments");
+  if (!res) return fail(std::move(res.error()));
+  auto j = detail::json_body(*res, "NOWPayments");
+  if (!j) return fail(std::move(j.error()));
+  if (res->status == 404) return fail(ErrorCode::kNotFound, "NOWPayments: " + str(*j, "message"));
+  if (res->status != 200)
+    return fail(detail::code_for_status(res->status),
+                "NOWPayments answered HTTP " + std::to_string(res->status) + ": " + str(*j, "message"));
+  return j;
+}
+
 Result<GatewayReport> NowPaymentsProvider::poll(const ProviderPayment& payment) {
   GatewayReport pending;
   pending.reference = payment.reference;
   pending.status = GatewayStatus::kPending;
-  // provider_ref is the invoice; NOWPayments lists an invoice's payments only to JWT holders,
-  // so an invoice is settled by its IPNs (which NOWPayments repeats until we answer 200).
-  return pending;
+  // A report about another order than this payment's is not about it.
+  auto ours = [&](const nlohmann::json& body) {
+    const std::string order = str(body, "order_id");
+    const std::string invoice = str(body, "invoice_id");
+    return (order.empty() || order == payment.reference) &&
+           (!payment.provider_ref || invoice.empty() || invoice == *payment.provider_ref);
+  };
+  if (payment.charge_ref) {
+    auto body = get("/v1/payment/" + *payment.charge_ref, "");
+    if (!body) return fail(std::move(body.error()));
+    if (!ours(*body))
+      return fail(ErrorCode::kInvalidArgument,
+                  "NOWPayments payment " + *payment.charge_ref + " is not for " + payment.reference);
+    return report_from(*body);
+  }
+  if (!payment.provider_ref || settings_.email.empty()) return pending;
+  nlohmann::json login = {{"email", settings_.email}, {"password", settings_.password}};
+  auto auth = detail::exchange(client_, "POST", settings_.api_url + "/v1/auth", {{"Content-Type", "application/json"}},
+                               login.dump(), settings_.timeout, "NOWPayments");
+  if (!auth) return fail(std::move(auth.error()));
+  auto token = detail::json_body(*auth, "NOWPayments");
+  if (!token) return fail(std::move(token.error()));
+  if (auth->status != 200 || str(*token, "token").empty())
+    return fail(detail::code_for_status(auth->status == 200 ? 401 : auth->status),
+                "NOWPayments refused the login: " + str(*token, "message"));
+  auto list =
+      get("/v1/payment/?invoiceId=" + *payment.provider_ref + "&limit=100&page=0&sortBy=created_at&orderBy=desc",
+          str(*token, "token"));
+  if (!list) return fail(std::move(list.error()));
+  if (!list->contains("data") || !(*list)["data"].is_array())
+    return fail(ErrorCode::kUnavailable, "NOWPayments listed an invoice's payments without data");
+  std::optional<GatewayReport> best;
+  for (const auto& body : (*list)["data"]) {
+    if (!body.is_object() || !ours(body)) continue;
+    auto r = report_from(body);
+    if (!r) continue;
+    if (!best || progress(r->status) > progress(best->status)) best = std::move(*r);
+  }
+  if (!best) return pending;
+  if (!best->reference) best->reference = payment.reference;
+  return *best;
 }
 
 Result<RefundResult> NowPaymentsProvider::refund(const ProviderPayment&, const RefundRequest&) {

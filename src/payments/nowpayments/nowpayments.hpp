@@ -19,6 +19,10 @@ struct NowPaymentsSettings {
   std::string ipn_secret;
   std::string pay_currency;  // e.g. "usdttrc20"; empty: the payer chooses
   std::chrono::milliseconds timeout{15'000};
+  // The account's login, for listing an invoice's payments (POST /v1/auth gives a JWT the
+  // list needs). Empty: an invoice whose IPN never came stays pending until a payment id is known.
+  std::string email;
+  std::string password;
 };
 
 class NowPaymentsProvider final : public PaymentProvider {
@@ -29,7 +33,10 @@ class NowPaymentsProvider final : public PaymentProvider {
   Currency currency() const override { return Currency::kUsd; }
   Result<StartResult> start(const StartRequest& request) override;
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
-  // GET /v1/payment/{id} when a payment id is known; an invoice alone is reported by IPN.
+  // Asks NOWPayments, so a lost IPN is recovered: GET /v1/payment/{payment_id} when an IPN
+  // named the payment (charge_ref); else, with a login, the invoice's payments
+  // (GET /v1/payment/?invoiceId=, Bearer JWT from POST /v1/auth) and the furthest along of
+  // them. Without either: pending.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
   Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
@@ -37,6 +44,7 @@ class NowPaymentsProvider final : public PaymentProvider {
   static Result<GatewayReport> report_from(const nlohmann::json& body);
 
  private:
+  Result<nlohmann::json> get(const std::string& path, const std::string& bearer);
   NowPaymentsSettings settings_;
   http::HttpClient& client_;
 };

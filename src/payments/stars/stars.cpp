@@ -31,7 +31,10 @@ Result<GatewayReport> StarsProvider::poll(const ProviderPayment& payment) {
 Result<RefundResult> StarsProvider::refund(const ProviderPayment& payment, const RefundRequest& request) {
   if (!refunder_) return fail(ErrorCode::kPermissionDenied, "no bot is connected to refund Stars");
   if (request.amount && *request.amount != payment.amount)
-    return fail(ErrorCode::kPermissionDenied, "Telegram refunds a Stars payment only in full");
+    return fail(ErrorCode::kPermissionDenied,
+                "Telegram Stars has no partial refunds (refundStarPayment returns the whole payment): refund "
+                "all " +
+                    std::to_string(payment.amount.minor) + " XTR or nothing");
   if (request.charge_id.empty() || payment.payer_telegram_id == 0)
     return fail(ErrorCode::kInvalidArgument, "a Stars refund needs the payer and the charge id");
   if (auto r = refunder_->refund_star_payment(payment.payer_telegram_id, request.charge_id); !r)

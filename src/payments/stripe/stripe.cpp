@@ -65,9 +65,14 @@ Result<nlohmann::json> StripeProvider::call(std::string method, std::string path
   auto j = detail::json_body(*res, "Stripe");
   if (!j) return fail(std::move(j.error()));
   if (res->status != 200) {
-    std::string message = j->contains("error") ? str((*j)["error"], "message") : std::string();
-    return fail(detail::code_for_status(res->status),
-                "Stripe answered " + std::to_string(res->status) + ": " + message);
+    const nlohmann::json error = j->contains("error") && (*j)["error"].is_object() ? (*j)["error"] : nlohmann::json();
+    const std::string code = error.is_object() ? str(error, "code") : std::string();
+    const std::string kind = error.is_object() ? str(error, "type") : std::string();
+    ErrorCode ours = detail::code_for_status(res->status);
+    if (code == "charge_already_refunded") ours = ErrorCode::kConflict;
+    if (code == "resource_missing") ours = ErrorCode::kNotFound;
+    return fail(ours, "Stripe answered " + std::to_string(res->status) + " " + (code.empty() ? kind : code) + ": " +
+                          (error.is_object() ? str(error, "message") : std::string()));
   }
   return j;
 }
@@ -139,16 +144,38 @@ Result<GatewayReport> StripeProvider::poll(const ProviderPayment& payment) {
 }
 
 Result<RefundResult> StripeProvider::refund(const ProviderPayment& payment, const RefundRequest& request) {
-  if (request.amount && *request.amount != payment.amount)
-    return fail(ErrorCode::kPermissionDenied, "partial Stripe refunds are made from its dashboard");
+  if (request.amount && request.amount->currency != Currency::kUsd)
+    return fail(ErrorCode::kInvalidArgument, "Stripe refunds in USD here");
+  if (request.key.empty() || request.key.size() > 255)
+    return fail(ErrorCode::kInvalidArgument, "a Stripe refund needs an idempotency key of 1-255 characters");
   if (!payment.provider_ref) return fail(ErrorCode::kInvalidArgument, "no Stripe session to refund");
   auto session = call("GET", "/v1/checkout/sessions/" + form_escape(*payment.provider_ref), "", "");
   if (!session) return fail(std::move(session.error()));
   const std::string intent = str(*session, "payment_intent");
   if (intent.empty()) return fail(ErrorCode::kConflict, "the Stripe session has no payment to refund");
-  auto refunded = call("POST", "/v1/refunds", "payment_intent=" + form_escape(intent), "refund-" + payment.reference);
+  auto result = [](const nlohmann::json& refund) -> Result<RefundResult> {
+    const std::string status = str(refund, "status");
+    if (status == "failed" || status == "canceled")
+      return fail(ErrorCode::kConflict, "Stripe refund " + str(refund, "id") + " is " + status);
+    return RefundResult{str(refund, "id"), status == "pending" || status == "requires_action"};
+  };
+  if (request.resume) {
+    // The answer was lost: our key is in the refund's metadata if Stripe made it. (The
+    // Idempotency-Key would replay it too, but Stripe prunes keys after 24 hours.)
+    auto list = call("GET", "/v1/refunds?limit=100&payment_intent=" + form_escape(intent), "", "");
+    if (!list) return fail(std::move(list.error()));
+    if (list->contains("data") && (*list)["data"].is_array())
+      for (const auto& r : (*list)["data"])
+        if (r.contains("metadata") && r["metadata"].is_object() && str(r["metadata"], "refund_key") == request.key)
+          return result(r);
+  }
+  // Without an amount Stripe refunds what is left of the payment.
+  std::string form = "payment_intent=" + form_escape(intent);
+  if (request.amount) form += "&amount=" + std::to_string(request.amount->minor);
+  form += "&metadata%5Brefund_key%5D=" + form_escape(request.key);
+  auto refunded = call("POST", "/v1/refunds", form, request.key);
   if (!refunded) return fail(std::move(refunded.error()));
-  return RefundResult{str(*refunded, "id"), str(*refunded, "status") == "pending"};
+  return result(*refunded);
 }
 
 }  // namespace ms::payments

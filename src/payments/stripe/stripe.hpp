@@ -31,7 +31,10 @@ class StripeProvider final : public PaymentProvider {
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   // GET /v1/checkout/sessions/{id}.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
-  // POST /v1/refunds for the session's payment_intent.
+  // POST /v1/refunds for the session's payment_intent: all that is left, or `amount` of it
+  // (Idempotency-Key = request.key, kept in the refund's metadata[refund_key]); on resume,
+  // GET /v1/refunds?payment_intent= first and answer the refund carrying our key.
+  // charge_already_refunded is kConflict; more than is left is kInvalidArgument.
   Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:

@@ -111,7 +111,9 @@ Result<GatewayReport> ZarinpalProvider::poll(const ProviderPayment& payment) {
 }
 
 Result<RefundResult> ZarinpalProvider::refund(const ProviderPayment&, const RefundRequest&) {
-  return fail(ErrorCode::kPermissionDenied, "Zarinpal refunds are made from its panel");
+  return fail(ErrorCode::kPermissionDenied,
+              "Zarinpal refunds are made from its panel (its refund API needs the account's OAuth token and "
+              "Zarinpal's transaction number, and cannot be asked again safely)");
 }
 
 }  // namespace ms::payments

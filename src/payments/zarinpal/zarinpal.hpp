@@ -28,6 +28,12 @@ class ZarinpalProvider final : public PaymentProvider {
   Result<std::vector<GatewayReport>> parse_callback(const http::Request& request) override;
   // verify.json.
   Result<GatewayReport> poll(const ProviderPayment& payment) override;
+  // kPermissionDenied: refunds are made by the owner in Zarinpal's panel. Zarinpal's
+  // documented refund is a GraphQL mutation of its account API (OAuth access token of the
+  // merchant's account, not merchant_id) on `session_id` (Zarinpal's transaction number,
+  // neither the authority nor verify's ref_id), Rial amount >= 20,000, method CARD|PAYA and a
+  // reason; it has no idempotency key and no documented way to find a refund whose answer
+  // was lost, so it could not be made exactly once.
   Result<RefundResult> refund(const ProviderPayment& payment, const RefundRequest& request) override;
 
  private:

@@ -241,12 +241,148 @@ CREATE TABLE conversation_state (
 CREATE INDEX conversation_state_expiry ON conversation_state (bot_id, expires_at);
 )sql";
 
+// v3: customers pay for packages through the same PaymentService as a tenant's end users
+// (payments/schema.hpp: Schema::master()). customers get a wallet (currency, balance and a
+// ledger whose rows sum to it); package_orders are what they buy (a package for a billing
+// period: new, renew or upgrade); payments is rebuilt in the tenant's v2 shape (created ->
+// pending -> awaiting_review -> paid | rejected | expired | refunded, flags, the payer's
+// action, the gateway's ids; v1 rows kept, 'review' becoming 'awaiting_review'); and the
+// event log, outbox, exchange rates and refunds are the tenant's tables.
+constexpr std::string_view kBilling = R"sql(
+ALTER TABLE customers ADD COLUMN currency TEXT NOT NULL DEFAULT 'IRR';
+ALTER TABLE customers ADD COLUMN balance_minor BIGINT NOT NULL DEFAULT 0 CHECK (balance_minor >= 0);
+CREATE TABLE customer_ledger (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  delta_minor BIGINT NOT NULL CHECK (delta_minor <> 0),
+  currency TEXT NOT NULL,
+  balance_after_minor BIGINT NOT NULL CHECK (balance_after_minor >= 0),
+  reason TEXT NOT NULL,
+  ref TEXT,
+  note TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX customer_ledger_reason_ref ON customer_ledger (reason, ref) WHERE ref IS NOT NULL;
+CREATE INDEX customer_ledger_customer ON customer_ledger (customer_id);
+CREATE TABLE package_orders (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  package_id BIGINT NOT NULL REFERENCES packages(id) {{deferrable}},
+  subscription_id BIGINT REFERENCES subscriptions(id) {{deferrable}},
+  billing_period TEXT NOT NULL DEFAULT 'monthly' CHECK (billing_period IN ('monthly', 'yearly')),
+  kind TEXT NOT NULL DEFAULT 'new' CHECK (kind IN ('new', 'renew', 'upgrade')),
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN
+    ('pending', 'awaiting_payment', 'paid', 'provisioning', 'completed', 'failed', 'cancelled', 'refunded')),
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  expires_at BIGINT,
+  cancel_reason TEXT,
+  idempotency_key TEXT UNIQUE,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX package_orders_customer ON package_orders (customer_id, id);
+CREATE INDEX package_orders_status ON package_orders (status);
+CREATE TABLE payments_v2 (
+  id {{pk}},
+  order_id BIGINT REFERENCES package_orders(id) {{deferrable}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  subscription_id BIGINT REFERENCES subscriptions(id) {{deferrable}},
+  purpose TEXT NOT NULL DEFAULT 'order' CHECK (purpose IN ('order', 'wallet_top_up')),
+  provider TEXT NOT NULL,
+  provider_ref TEXT,
+  amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
+  currency TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'created' CHECK (status IN
+    ('created', 'pending', 'awaiting_review', 'paid', 'rejected', 'expired', 'refunded')),
+  flag TEXT,
+  flag_detail TEXT,
+  received_minor BIGINT,
+  received_currency TEXT,
+  payer_action TEXT,
+  receipt_file_id TEXT,
+  receipt_file_unique_id TEXT,
+  reviewed_by BIGINT,
+  reviewed_at BIGINT,
+  reject_reason TEXT,
+  charge_ref TEXT,
+  idempotency_key TEXT UNIQUE,
+  expires_at BIGINT,
+  paid_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  UNIQUE (provider, provider_ref)
+);
+INSERT INTO payments_v2 (customer_id, subscription_id, provider, provider_ref, amount_minor, currency, status,
+  receipt_file_unique_id, reviewed_by, reviewed_at, idempotency_key, paid_at, created_at, updated_at)
+  SELECT customer_id, subscription_id, provider, provider_ref, amount_minor, currency,
+    CASE status WHEN 'review' THEN 'awaiting_review' ELSE status END, receipt_file_unique_id, reviewed_by,
+    reviewed_at, idempotency_key, CASE status WHEN 'paid' THEN updated_at ELSE NULL END, created_at, updated_at
+  FROM payments ORDER BY id;
+DROP TABLE payments;
+ALTER TABLE payments_v2 RENAME TO payments;
+CREATE INDEX payments_customer ON payments (customer_id);
+CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_receipt ON payments (receipt_file_unique_id);
+CREATE INDEX payments_open ON payments (status, expires_at);
+CREATE UNIQUE INDEX payments_open_card_amount ON payments (amount_minor, currency)
+  WHERE provider = 'card_to_card' AND status IN ('created', 'pending', 'awaiting_review');
+CREATE TABLE payment_events (
+  id {{pk}},
+  payment_id BIGINT REFERENCES payments(id) {{deferrable}},
+  provider TEXT NOT NULL,
+  event_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  UNIQUE (provider, event_key)
+);
+CREATE TABLE payment_outbox (
+  id {{pk}},
+  kind TEXT NOT NULL CHECK (kind IN ('fulfil_order', 'owner_notice', 'user_notice')),
+  topic TEXT NOT NULL DEFAULT '',
+  payment_id BIGINT NOT NULL REFERENCES payments(id) {{deferrable}},
+  order_id BIGINT,
+  payload TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done')),
+  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  claimed_until BIGINT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  done_at BIGINT,
+  UNIQUE (kind, payment_id, topic)
+);
+CREATE INDEX payment_outbox_due ON payment_outbox (status, id);
+CREATE TABLE exchange_rates (
+  base TEXT NOT NULL,
+  quote TEXT NOT NULL,
+  quote_minor_per_base_major BIGINT NOT NULL CHECK (quote_minor_per_base_major > 0),
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (base, quote)
+);
+CREATE TABLE payment_refunds (
+  id {{pk}},
+  payment_id BIGINT NOT NULL REFERENCES payments(id) {{deferrable}},
+  amount_minor BIGINT NOT NULL CHECK (amount_minor > 0),
+  currency TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL DEFAULT 'requested' CHECK (status IN ('requested', 'pending', 'completed', 'failed')),
+  provider_ref TEXT,
+  last_error TEXT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
+CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
   static const std::vector<Migration> list = {
       {1, "initial", kInitial},
       {2, "conversation_state", kConversations},
+      {3, "billing", kBilling},
   };
   return list;
 }
