@@ -115,7 +115,8 @@ class Broadcaster {
   Result<std::int64_t> create(const NewBroadcast& broadcast);
 
   // Sends until every recipient is done (-> kDone), or the broadcast is paused or cancelled,
-  // or the Broadcaster is being destroyed (the state stays kRunning). Success: the status at
+  // or the Broadcaster is being destroyed or Telegram refuses the bot's token (401): then the
+  // state stays kRunning, for unfinished() to find. Success: the status at
   // the end. A queued or running broadcast runs; one that is paused, done or cancelled
   // returns at once with its status. kNotFound, kConflict (already running here).
   Result<BroadcastStatus> run(std::int64_t id, std::shared_ptr<telegram::BotContext> bot);

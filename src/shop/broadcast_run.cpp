@@ -17,7 +17,9 @@ namespace ms::shop {
 using namespace broadcast_internal;
 
 struct Broadcaster::Run {
-  enum class Kind { kSent, kFailed, kBlocked, kUnknown };
+  // kUnknown: Telegram or the network failed (an attempt); kNotSent: the bot itself cannot
+  // send now (401), the run stops and the recipient stays as it was.
+  enum class Kind { kSent, kFailed, kBlocked, kUnknown, kNotSent };
   struct Outcome {
     std::int64_t user_id = 0;
     Kind kind = Kind::kSent;
@@ -29,10 +31,12 @@ struct Broadcaster::Run {
   std::vector<Outcome> outcomes;
   std::size_t in_flight = 0;
   bool stop = false;  // the Broadcaster is going away
+  bool halt = false;  // the bot's token stopped working: nothing more can be sent
   bool poke = false;  // pause or cancel asked: reread the row
 
   void push(Outcome o) {
     std::lock_guard lock(mutex);
+    halt = halt || o.kind == Kind::kNotSent;
     outcomes.push_back(std::move(o));
     --in_flight;
     cv.notify_all();
@@ -43,19 +47,22 @@ namespace {
 
 using Run = Broadcaster::Run;
 
+Run::Outcome outcome_for(std::int64_t user_id, const telegram::TelegramError& error) {
+  Run::Outcome o{user_id, Run::Kind::kFailed, error.to_string()};
+  if (telegram::is_unauthorized(error)) {
+    o.kind = Run::Kind::kNotSent;  // not this person's fault: pending, no attempt counted
+  } else if (outcome_of(error) == SendOutcome::kBlocked) {
+    o.kind = Run::Kind::kBlocked;
+  } else if (outcome_of(error) == SendOutcome::kRetryLater) {
+    o.kind = Run::Kind::kUnknown;
+  }
+  return o;
+}
+
 template <class M>
 void send_one(telegram::BotContext& bot, const M& method, std::shared_ptr<Run> run, std::int64_t user_id) {
   bot.send(method, telegram::Priority::kBulk, std::function<void(telegram::Reply<M>)>([run, user_id](auto reply) {
-             Run::Outcome o{user_id, Run::Kind::kSent, {}};
-             if (!reply) {
-               o.error = reply.error().to_string();
-               switch (outcome_of(reply.error())) {
-                 case SendOutcome::kBlocked: o.kind = Run::Kind::kBlocked; break;
-                 case SendOutcome::kRetryLater: o.kind = Run::Kind::kUnknown; break;
-                 default: o.kind = Run::Kind::kFailed;
-               }
-             }
-             run->push(std::move(o));
+             run->push(reply ? Run::Outcome{user_id, Run::Kind::kSent, {}} : outcome_for(user_id, reply.error()));
            }));
 }
 
@@ -219,6 +226,7 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     auto written = db_.transaction([&](Session& s) -> Result<void> {
       sent = failed = blocked = 0;
       for (const auto& o : batch) {
+        if (o.kind == Run::Kind::kNotSent) continue;
         const char* to = o.kind == Run::Kind::kSent      ? "sent"
                          : o.kind == Run::Kind::kBlocked ? "blocked"
                          : o.kind == Run::Kind::kFailed  ? "failed"
@@ -280,7 +288,7 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     bool poke = false;
     {
       std::lock_guard lock(run->mutex);
-      stopping = run->stop;
+      stopping = run->stop || run->halt;
       poke = std::exchange(run->poke, false);
     }
     if (stopping) break;

@@ -212,6 +212,29 @@ TEST_P(BroadcastTest, ARestartMidWaySendsNobodyTwice) {
   for (auto person : ids) EXPECT_EQ(received(sandbox, person), 1u) << person;
 }
 
+TEST_P(BroadcastTest, ARevokedTokenStopsTheRunAndTheNewTokenFinishesIt) {
+  Sandbox sandbox;
+  auto ids = people(sandbox, 80, "t");
+  Broadcaster broadcaster(db(), catalog_, SystemClock::instance());
+  auto id = broadcaster.create({BroadcastContent::plain("after the new token"), Audience::kAll, admin(sandbox)});
+  ASSERT_TRUE(id);
+  auto running = std::async(std::launch::async, [&] { return broadcaster.run(*id, sandbox.context()); });
+  ASSERT_TRUE(eventually([&] { return broadcaster.status(*id)->sent >= 10; }));
+  sandbox.revoke_token();
+  auto stopped = running.get();
+  ASSERT_TRUE(stopped) << stopped.error().to_string();
+  EXPECT_EQ(stopped->state, BroadcastState::kRunning);  // left for unfinished(), nobody failed
+  EXPECT_EQ(stopped->failed, 0);
+  EXPECT_LT(stopped->sent, 80);
+
+  sandbox.restart_with_new_token();
+  auto done = broadcaster.run(*id, sandbox.context());
+  ASSERT_TRUE(done) << done.error().to_string();
+  EXPECT_EQ(done->state, BroadcastState::kDone);
+  EXPECT_EQ(done->sent, 80);
+  for (auto person : ids) EXPECT_EQ(received(sandbox, person), 1u) << person;
+}
+
 TEST_P(BroadcastTest, AudiencesPhotosAndForwards) {
   Sandbox sandbox(fast_emulator(), fast_runtime());
   const auto panel = add_panel(db(), "p1");
