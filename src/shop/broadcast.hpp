@@ -94,7 +94,7 @@ struct BroadcastOptions {
   int page = 200;           // recipients read per query
   int max_attempts = 3;     // sends with an unknown outcome before a recipient counts as failed
   std::chrono::milliseconds progress_every{2000};
-  double progress_step = 0.05;                // or this fraction of the total, whichever comes first
+  double progress_step = 0.05;                // or this fraction of the total (at most once a second)
   std::chrono::milliseconds state_poll{500};  // how often run() rereads the row (another process)
   // Buttons under the progress message (the shop's pause / resume / cancel callbacks).
   std::function<std::optional<telegram::InlineKeyboardMarkup>(const BroadcastStatus&, i18n::Lang)> keyboard;

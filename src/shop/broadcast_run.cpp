@@ -184,8 +184,9 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     return options_.keyboard ? options_.keyboard(status, lang) : std::nullopt;
   };
   std::string last_report;
+  bool reporting = admin_chat != 0;
   auto report = [&] {
-    if (admin_chat == 0) return;
+    if (!reporting) return;
     std::string text = progress_text();
     if (text == last_report) return;
     if (report_id == 0) {
@@ -195,7 +196,9 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
       if (auto kb = keyboard()) m.reply_markup = telegram::ReplyMarkup(*kb);
       auto sent = bot->send_sync(m, telegram::Priority::kInteractive);
       if (!sent) {
+        // The owner's chat is not reachable; the broadcast goes on without a progress message.
         spdlog::warn("broadcast {}: progress message not sent: {}", id, sent.error().to_string());
+        reporting = false;
         return;
       }
       report_id = sent->message_id;
@@ -372,8 +375,12 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     }
 
     const std::int64_t done = status.sent + status.failed + status.blocked;
-    if (clock_.steady_now() - last_report_at >= options_.progress_every ||
-        static_cast<double>(done - reported_done) >= options_.progress_step * static_cast<double>(status.total)) {
+    // Every progress_every, or every progress_step of the total but at most once a second
+    // (Telegram limits how often one message may be edited).
+    const auto since = clock_.steady_now() - last_report_at;
+    if (since >= options_.progress_every ||
+        (since >= std::chrono::seconds(1) &&
+         static_cast<double>(done - reported_done) >= options_.progress_step * static_cast<double>(status.total))) {
       report();
       last_report_at = clock_.steady_now();
       reported_done = done;

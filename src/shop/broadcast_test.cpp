@@ -72,7 +72,14 @@ TEST_P(BroadcastTest, AThousandPeopleGetItOnceBlockersAreMarkedAndOneMessageShow
   add_user(db(), {.telegram_id = banned, .banned = true});
   const auto owner = admin(sandbox);
 
-  Broadcaster broadcaster(db(), catalog_, SystemClock::instance());
+  BroadcastOptions options;
+  options.keyboard = [](const BroadcastStatus& s, i18n::Lang) {
+    telegram::InlineKeyboardMarkup kb;
+    kb.inline_keyboard = {{telegram::InlineKeyboardButton::callback(
+        "state", "bc:" + std::to_string(s.id) + ":" + std::string(to_string(s.state)))}};
+    return std::optional(kb);
+  };
+  Broadcaster broadcaster(db(), catalog_, SystemClock::instance(), options);
   auto id = broadcaster.create({BroadcastContent::plain("Nowruz sale: 20% off"), Audience::kAll, owner});
   ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_EQ(broadcaster.status(*id)->total, 1000);
@@ -112,6 +119,9 @@ TEST_P(BroadcastTest, AThousandPeopleGetItOnceBlockersAreMarkedAndOneMessageShow
   EXPECT_NE(final_text.find("ارسال‌شده: ۹۵۰"), std::string::npos) << final_text;
   EXPECT_NE(final_text.find("مسدودکرده: ۵۰"), std::string::npos) << final_text;
   EXPECT_GE(from_bot[0]["edits"].size(), 1u);
+  // The shop's buttons under it follow the state.
+  EXPECT_EQ(from_bot[0]["message"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+            "bc:" + std::to_string(*id) + ":done");
 
   // Running it again sends nothing more.
   auto again = broadcaster.run(*id, sandbox.context());
