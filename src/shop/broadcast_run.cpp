@@ -285,9 +285,13 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
   std::int64_t reported_done = status.sent + status.failed + status.blocked;
   BroadcastState end = BroadcastState::kRunning;
   bool stopping = false;
+  std::optional<Error> failure;
 
   while (true) {
-    if (auto w = record(take()); !w) return fail(std::move(w.error()));
+    if (auto w = record(take()); !w) {
+      failure = std::move(w.error());
+      break;
+    }
     bool poke = false;
     {
       std::lock_guard lock(run->mutex);
@@ -298,7 +302,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     if (poke || clock_.steady_now() - last_poll >= options_.state_poll) {
       last_poll = clock_.steady_now();
       auto now = this->status(id);
-      if (!now) return fail(std::move(now.error()));
+      if (!now) {
+        failure = std::move(now.error());
+        break;
+      }
       if (now->state != BroadcastState::kRunning) {
         end = now->state;
         break;
@@ -321,7 +328,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
              {"after", after},
              {"n", static_cast<std::int64_t>(std::min<std::size_t>(free, options_.page))}});
       });
-      if (!page) return fail(std::move(page.error()));
+      if (!page) {
+        failure = std::move(page.error());
+        break;
+      }
       if (page->empty()) exhausted = true;
       std::vector<Run::Outcome> skipped;
       for (const auto& r : *page) {
@@ -342,7 +352,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
         }
         send_content(*bot, stored.content, r.get_int("telegram_id"), run, user);
       }
-      if (auto w = record(std::move(skipped)); !w) return fail(std::move(w.error()));
+      if (auto w = record(std::move(skipped)); !w) {
+        failure = std::move(w.error());
+        break;
+      }
     }
 
     std::size_t in_flight = 0;
@@ -351,7 +364,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
       in_flight = run->in_flight;
     }
     if (exhausted && in_flight == 0) {
-      if (auto w = record(take()); !w) return fail(std::move(w.error()));
+      if (auto w = record(take()); !w) {
+        failure = std::move(w.error());
+        break;
+      }
       // Sends with an unknown outcome are still pending: another sweep, a little later.
       auto retry = db_.with_session([&](Session& s) -> Result<std::int64_t> {
         auto row = s.query_one(
@@ -361,7 +377,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
         if (!row) return fail(std::move(row.error()));
         return (*row)->get_int("n");
       });
-      if (!retry) return fail(std::move(retry.error()));
+      if (!retry) {
+        failure = std::move(retry.error());
+        break;
+      }
       if (*retry > 0 && sweep < options_.max_attempts) {
         ++sweep;
         after = 0;
@@ -391,7 +410,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     });
   }
 
+  // Even after a database error: what was handed to the runtime is waited for and, if the
+  // database is back, recorded, so nobody who got it stays pending.
   if (auto w = drain(); !w) return fail(std::move(w.error()));
+  if (failure) return fail(std::move(*failure));
   if (end == BroadcastState::kDone) {
     // Whoever is still pending ran out of attempts. Nothing changes if the broadcast was
     // paused or cancelled meanwhile.
