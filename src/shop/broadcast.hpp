@@ -94,7 +94,7 @@ struct BroadcastOptions {
   int page = 200;           // recipients read per query
   int max_attempts = 3;     // sends with an unknown outcome before a recipient counts as failed
   std::chrono::milliseconds progress_every{2000};
-  double progress_step = 0.05;                // or this fraction of the total, whichever comes first
+  double progress_step = 0.05;                // or this fraction of the total (at most once a second)
   std::chrono::milliseconds state_poll{500};  // how often run() rereads the row (another process)
   // Buttons under the progress message (the shop's pause / resume / cancel callbacks).
   std::function<std::optional<telegram::InlineKeyboardMarkup>(const BroadcastStatus&, i18n::Lang)> keyboard;
@@ -115,7 +115,8 @@ class Broadcaster {
   Result<std::int64_t> create(const NewBroadcast& broadcast);
 
   // Sends until every recipient is done (-> kDone), or the broadcast is paused or cancelled,
-  // or the Broadcaster is being destroyed (the state stays kRunning). Success: the status at
+  // or the Broadcaster is being destroyed or Telegram refuses the bot's token (401): then the
+  // state stays kRunning, for unfinished() to find. Success: the status at
   // the end. A queued or running broadcast runs; one that is paused, done or cancelled
   // returns at once with its status. kNotFound, kConflict (already running here).
   Result<BroadcastStatus> run(std::int64_t id, std::shared_ptr<telegram::BotContext> bot);

@@ -17,7 +17,9 @@ namespace ms::shop {
 using namespace broadcast_internal;
 
 struct Broadcaster::Run {
-  enum class Kind { kSent, kFailed, kBlocked, kUnknown };
+  // kUnknown: Telegram or the network failed (an attempt); kNotSent: the bot itself cannot
+  // send now (401), the run stops and the recipient stays as it was.
+  enum class Kind { kSent, kFailed, kBlocked, kUnknown, kNotSent };
   struct Outcome {
     std::int64_t user_id = 0;
     Kind kind = Kind::kSent;
@@ -29,10 +31,12 @@ struct Broadcaster::Run {
   std::vector<Outcome> outcomes;
   std::size_t in_flight = 0;
   bool stop = false;  // the Broadcaster is going away
+  bool halt = false;  // the bot's token stopped working: nothing more can be sent
   bool poke = false;  // pause or cancel asked: reread the row
 
   void push(Outcome o) {
     std::lock_guard lock(mutex);
+    halt = halt || o.kind == Kind::kNotSent;
     outcomes.push_back(std::move(o));
     --in_flight;
     cv.notify_all();
@@ -43,19 +47,22 @@ namespace {
 
 using Run = Broadcaster::Run;
 
+Run::Outcome outcome_for(std::int64_t user_id, const telegram::TelegramError& error) {
+  Run::Outcome o{user_id, Run::Kind::kFailed, error.to_string()};
+  if (telegram::is_unauthorized(error)) {
+    o.kind = Run::Kind::kNotSent;  // not this person's fault: pending, no attempt counted
+  } else if (outcome_of(error) == SendOutcome::kBlocked) {
+    o.kind = Run::Kind::kBlocked;
+  } else if (outcome_of(error) == SendOutcome::kRetryLater) {
+    o.kind = Run::Kind::kUnknown;
+  }
+  return o;
+}
+
 template <class M>
 void send_one(telegram::BotContext& bot, const M& method, std::shared_ptr<Run> run, std::int64_t user_id) {
   bot.send(method, telegram::Priority::kBulk, std::function<void(telegram::Reply<M>)>([run, user_id](auto reply) {
-             Run::Outcome o{user_id, Run::Kind::kSent, {}};
-             if (!reply) {
-               o.error = reply.error().to_string();
-               switch (outcome_of(reply.error())) {
-                 case SendOutcome::kBlocked: o.kind = Run::Kind::kBlocked; break;
-                 case SendOutcome::kRetryLater: o.kind = Run::Kind::kUnknown; break;
-                 default: o.kind = Run::Kind::kFailed;
-               }
-             }
-             run->push(std::move(o));
+             run->push(reply ? Run::Outcome{user_id, Run::Kind::kSent, {}} : outcome_for(user_id, reply.error()));
            }));
 }
 
@@ -177,8 +184,9 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     return options_.keyboard ? options_.keyboard(status, lang) : std::nullopt;
   };
   std::string last_report;
+  bool reporting = admin_chat != 0;
   auto report = [&] {
-    if (admin_chat == 0) return;
+    if (!reporting) return;
     std::string text = progress_text();
     if (text == last_report) return;
     if (report_id == 0) {
@@ -188,7 +196,9 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
       if (auto kb = keyboard()) m.reply_markup = telegram::ReplyMarkup(*kb);
       auto sent = bot->send_sync(m, telegram::Priority::kInteractive);
       if (!sent) {
+        // The owner's chat is not reachable; the broadcast goes on without a progress message.
         spdlog::warn("broadcast {}: progress message not sent: {}", id, sent.error().to_string());
+        reporting = false;
         return;
       }
       report_id = sent->message_id;
@@ -219,6 +229,7 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     auto written = db_.transaction([&](Session& s) -> Result<void> {
       sent = failed = blocked = 0;
       for (const auto& o : batch) {
+        if (o.kind == Run::Kind::kNotSent) continue;
         const char* to = o.kind == Run::Kind::kSent      ? "sent"
                          : o.kind == Run::Kind::kBlocked ? "blocked"
                          : o.kind == Run::Kind::kFailed  ? "failed"
@@ -274,20 +285,27 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
   std::int64_t reported_done = status.sent + status.failed + status.blocked;
   BroadcastState end = BroadcastState::kRunning;
   bool stopping = false;
+  std::optional<Error> failure;
 
   while (true) {
-    if (auto w = record(take()); !w) return fail(std::move(w.error()));
+    if (auto w = record(take()); !w) {
+      failure = std::move(w.error());
+      break;
+    }
     bool poke = false;
     {
       std::lock_guard lock(run->mutex);
-      stopping = run->stop;
+      stopping = run->stop || run->halt;
       poke = std::exchange(run->poke, false);
     }
     if (stopping) break;
     if (poke || clock_.steady_now() - last_poll >= options_.state_poll) {
       last_poll = clock_.steady_now();
       auto now = this->status(id);
-      if (!now) return fail(std::move(now.error()));
+      if (!now) {
+        failure = std::move(now.error());
+        break;
+      }
       if (now->state != BroadcastState::kRunning) {
         end = now->state;
         break;
@@ -310,7 +328,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
              {"after", after},
              {"n", static_cast<std::int64_t>(std::min<std::size_t>(free, options_.page))}});
       });
-      if (!page) return fail(std::move(page.error()));
+      if (!page) {
+        failure = std::move(page.error());
+        break;
+      }
       if (page->empty()) exhausted = true;
       std::vector<Run::Outcome> skipped;
       for (const auto& r : *page) {
@@ -331,7 +352,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
         }
         send_content(*bot, stored.content, r.get_int("telegram_id"), run, user);
       }
-      if (auto w = record(std::move(skipped)); !w) return fail(std::move(w.error()));
+      if (auto w = record(std::move(skipped)); !w) {
+        failure = std::move(w.error());
+        break;
+      }
     }
 
     std::size_t in_flight = 0;
@@ -340,7 +364,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
       in_flight = run->in_flight;
     }
     if (exhausted && in_flight == 0) {
-      if (auto w = record(take()); !w) return fail(std::move(w.error()));
+      if (auto w = record(take()); !w) {
+        failure = std::move(w.error());
+        break;
+      }
       // Sends with an unknown outcome are still pending: another sweep, a little later.
       auto retry = db_.with_session([&](Session& s) -> Result<std::int64_t> {
         auto row = s.query_one(
@@ -350,7 +377,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
         if (!row) return fail(std::move(row.error()));
         return (*row)->get_int("n");
       });
-      if (!retry) return fail(std::move(retry.error()));
+      if (!retry) {
+        failure = std::move(retry.error());
+        break;
+      }
       if (*retry > 0 && sweep < options_.max_attempts) {
         ++sweep;
         after = 0;
@@ -364,8 +394,12 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     }
 
     const std::int64_t done = status.sent + status.failed + status.blocked;
-    if (clock_.steady_now() - last_report_at >= options_.progress_every ||
-        static_cast<double>(done - reported_done) >= options_.progress_step * static_cast<double>(status.total)) {
+    // Every progress_every, or every progress_step of the total but at most once a second
+    // (Telegram limits how often one message may be edited).
+    const auto since = clock_.steady_now() - last_report_at;
+    if (since >= options_.progress_every ||
+        (since >= std::chrono::seconds(1) &&
+         static_cast<double>(done - reported_done) >= options_.progress_step * static_cast<double>(status.total))) {
       report();
       last_report_at = clock_.steady_now();
       reported_done = done;
@@ -376,7 +410,10 @@ Result<BroadcastStatus> Broadcaster::run(std::int64_t id, std::shared_ptr<telegr
     });
   }
 
+  // Even after a database error: what was handed to the runtime is waited for and, if the
+  // database is back, recorded, so nobody who got it stays pending.
   if (auto w = drain(); !w) return fail(std::move(w.error()));
+  if (failure) return fail(std::move(*failure));
   if (end == BroadcastState::kDone) {
     // Whoever is still pending ran out of attempts. Nothing changes if the broadcast was
     // paused or cancelled meanwhile.

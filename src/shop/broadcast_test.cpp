@@ -72,7 +72,14 @@ TEST_P(BroadcastTest, AThousandPeopleGetItOnceBlockersAreMarkedAndOneMessageShow
   add_user(db(), {.telegram_id = banned, .banned = true});
   const auto owner = admin(sandbox);
 
-  Broadcaster broadcaster(db(), catalog_, SystemClock::instance());
+  BroadcastOptions options;
+  options.keyboard = [](const BroadcastStatus& s, i18n::Lang) {
+    telegram::InlineKeyboardMarkup kb;
+    kb.inline_keyboard = {{telegram::InlineKeyboardButton::callback(
+        "state", "bc:" + std::to_string(s.id) + ":" + std::string(to_string(s.state)))}};
+    return std::optional(kb);
+  };
+  Broadcaster broadcaster(db(), catalog_, SystemClock::instance(), options);
   auto id = broadcaster.create({BroadcastContent::plain("Nowruz sale: 20% off"), Audience::kAll, owner});
   ASSERT_TRUE(id) << id.error().to_string();
   EXPECT_EQ(broadcaster.status(*id)->total, 1000);
@@ -112,6 +119,9 @@ TEST_P(BroadcastTest, AThousandPeopleGetItOnceBlockersAreMarkedAndOneMessageShow
   EXPECT_NE(final_text.find("ارسال‌شده: ۹۵۰"), std::string::npos) << final_text;
   EXPECT_NE(final_text.find("مسدودکرده: ۵۰"), std::string::npos) << final_text;
   EXPECT_GE(from_bot[0]["edits"].size(), 1u);
+  // The shop's buttons under it follow the state.
+  EXPECT_EQ(from_bot[0]["message"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+            "bc:" + std::to_string(*id) + ":done");
 
   // Running it again sends nothing more.
   auto again = broadcaster.run(*id, sandbox.context());
@@ -209,6 +219,29 @@ TEST_P(BroadcastTest, ARestartMidWaySendsNobodyTwice) {
   ASSERT_TRUE(done) << done.error().to_string();
   EXPECT_EQ(done->state, BroadcastState::kDone);
   EXPECT_EQ(done->sent, 90);
+  for (auto person : ids) EXPECT_EQ(received(sandbox, person), 1u) << person;
+}
+
+TEST_P(BroadcastTest, ARevokedTokenStopsTheRunAndTheNewTokenFinishesIt) {
+  Sandbox sandbox;
+  auto ids = people(sandbox, 80, "t");
+  Broadcaster broadcaster(db(), catalog_, SystemClock::instance());
+  auto id = broadcaster.create({BroadcastContent::plain("after the new token"), Audience::kAll, admin(sandbox)});
+  ASSERT_TRUE(id);
+  auto running = std::async(std::launch::async, [&] { return broadcaster.run(*id, sandbox.context()); });
+  ASSERT_TRUE(eventually([&] { return broadcaster.status(*id)->sent >= 10; }));
+  sandbox.revoke_token();
+  auto stopped = running.get();
+  ASSERT_TRUE(stopped) << stopped.error().to_string();
+  EXPECT_EQ(stopped->state, BroadcastState::kRunning);  // left for unfinished(), nobody failed
+  EXPECT_EQ(stopped->failed, 0);
+  EXPECT_LT(stopped->sent, 80);
+
+  sandbox.restart_with_new_token();
+  auto done = broadcaster.run(*id, sandbox.context());
+  ASSERT_TRUE(done) << done.error().to_string();
+  EXPECT_EQ(done->state, BroadcastState::kDone);
+  EXPECT_EQ(done->sent, 80);
   for (auto person : ids) EXPECT_EQ(received(sandbox, person), 1u) << person;
 }
 

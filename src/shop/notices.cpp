@@ -90,7 +90,10 @@ std::vector<NoticeKind> due_notices(const ServiceState& s, std::int64_t now) {
 
 SendOutcome outcome_of(const telegram::TelegramError& error) {
   if (telegram::is_unreachable_user(error)) return SendOutcome::kBlocked;
-  if (telegram::is_rate_limited(error) || telegram::is_transient(error)) return SendOutcome::kRetryLater;
+  // 401: the bot's token stopped working, not the person; the notice waits for a new one.
+  if (telegram::is_rate_limited(error) || telegram::is_transient(error) || telegram::is_unauthorized(error)) {
+    return SendOutcome::kRetryLater;
+  }
   return SendOutcome::kRejected;
 }
 

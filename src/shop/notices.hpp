@@ -61,12 +61,12 @@ std::vector<NoticeKind> due_notices(const ServiceState& service, std::int64_t no
 // How a send went, as far as the claim is concerned.
 enum class SendOutcome {
   kSent,        // delivered
-  kRetryLater,  // Telegram or the network failed, or 429: give the claim back
+  kRetryLater,  // Telegram, the network or the bot's token failed, or 429: give the claim back
   kBlocked,     // the person blocked the bot or cannot be written to
   kRejected,    // Telegram refused this message for good (400 ...): keep the claim
 };
-// The outcome a Telegram error means (403 unreachable -> kBlocked; 429, 5xx, transport ->
-// kRetryLater; anything else -> kRejected).
+// The outcome a Telegram error means (403 unreachable -> kBlocked; 429, 5xx, transport, 401
+// -> kRetryLater; anything else -> kRejected).
 SendOutcome outcome_of(const telegram::TelegramError& error);
 
 struct OutgoingNotice {

@@ -193,6 +193,18 @@ class Sandbox {
     if (!added) throw std::runtime_error(added.error().to_string());
   }
 
+  // The owner revoked the token in BotFather (Telegram answers 401 from now on); then
+  // restarted_with_new_token() gives the runtime the new one, as a re-deploy would.
+  void revoke_token() {
+    auto fresh = emulator_->revoke_token(bot_.username);
+    if (!fresh) throw std::runtime_error(fresh.error().to_string());
+    bot_ = *fresh;
+  }
+  void restart_with_new_token() {
+    auto restarted = runtime_->restart(1, bot_.token);
+    if (!restarted) throw std::runtime_error(restarted.error().to_string());
+  }
+
   // A person who started the bot (so it may write to them).
   std::int64_t person(const std::string& name, bool blocked = false) {
     auto p = emulator_->create_user({0, name, "", "", "fa"});

@@ -58,6 +58,29 @@ constexpr std::array kMessages = {
     DefaultMessage{"shop.broadcast.audience.expired", "سرویس منقضی‌شده", "people whose service expired"},
     DefaultMessage{"shop.broadcast.audience.never_bought", "کسانی که هنوز خرید نکرده‌اند",
                    "people who never bought"},
+    DefaultMessage{"shop.stats.title", "📊 آمار فروشگاه", "📊 Shop statistics"},
+    DefaultMessage{"shop.stats.people",
+                   "👥 کاربران: {users}\n"
+                   "🟢 دارای سرویس فعال: {with_service}\n"
+                   "📦 سرویس‌های فعال: {active}",
+                   "👥 People: {users}\n🟢 With an active service: {with_service}\n📦 Active services: {active}"},
+    DefaultMessage{"shop.stats.sales_line", "💰 {label}: {count} فروش · {revenue}",
+                   "💰 {label}: {count} sales · {revenue}"},
+    DefaultMessage{"shop.stats.today", "امروز", "Today"},
+    DefaultMessage{"shop.stats.last_7_days", "۷ روز اخیر", "Last 7 days"},
+    DefaultMessage{"shop.stats.last_30_days", "۳۰ روز اخیر", "Last 30 days"},
+    DefaultMessage{"shop.stats.no_revenue", "بدون درآمد", "no revenue"},
+    DefaultMessage{"shop.stats.top_plans",
+                   "🏆 پرفروش‌ترین پلن‌ها (۳۰ روز):", "🏆 Top plans (30 days):"},
+    DefaultMessage{"shop.stats.plan_line", "{rank}. {name}: {count} فروش · {revenue}",
+                   "{rank}. {name}: {count} sales · {revenue}"},
+    DefaultMessage{"shop.stats.trials", "🎁 تست رایگان: {trials} نفر · خرید بعد از تست: {converted} ({percent}٪)",
+                   "🎁 Free trials: {trials} · bought afterwards: {converted} ({percent}%)"},
+    DefaultMessage{"shop.stats.campaigns",
+                   "📣 کمپین‌ها (فروش ۳۰ روز):", "📣 Campaigns (sales in 30 days):"},
+    DefaultMessage{"shop.stats.campaign_line", "#{campaign}: {people} نفر · {count} فروش · {revenue}",
+                   "#{campaign}: {people} people · {count} sales · {revenue}"},
+    DefaultMessage{"shop.stats.none", "— هنوز چیزی نیست", "— nothing yet"},
 };
 
 }  // namespace
