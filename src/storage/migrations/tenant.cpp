@@ -381,6 +381,14 @@ CREATE INDEX orders_user_status ON orders (user_id, status);
 CREATE INDEX plans_panel ON plans (panel_id, active, sort_order)
 )sql";
 
+// v6: indexes for per-update lookups that scanned a whole table (found by bench/shop_bench):
+// a person's referral screen counts their referrals, and a support message looks for the
+// person's open ticket.
+constexpr std::string_view kPerPersonIndexes = R"sql(
+CREATE INDEX referrals_referrer ON referrals (referrer_id);
+CREATE INDEX tickets_user ON tickets (user_id)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& tenant() {
@@ -390,6 +398,7 @@ const std::vector<Migration>& tenant() {
       {3, "payments", kPayments},
       {4, "payment_refunds", kPaymentRefunds},
       {5, "shop", kShop},
+      {6, "per_person_indexes", kPerPersonIndexes},
   };
   return list;
 }
