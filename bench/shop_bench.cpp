@@ -315,7 +315,7 @@ Seeded seed(ms::storage::Session& db, const Flags& f, std::int64_t panel_id, con
   } else {
     // Explicit ids do not move BIGSERIAL sequences; and a real tenant's tables would have been
     // vacuumed and analyzed by autovacuum long ago (left to it, the vacuum of a fresh million
-    // rows runs during the measurement and costs the bot a third of its speed on 2 cores).
+    // rows may run during the measurement and compete with the bot for the cores).
     for (const char* t : {"users", "orders", "services", "referrals"}) {
       must(db.query(std::string("SELECT setval(pg_get_serial_sequence('") + t + "', 'id'), (SELECT max(id) FROM " + t +
                     "))"),
