@@ -6,9 +6,10 @@
 #   bench/run.sh telegram_bots [--bots N] [--people N] [--rate N] [--seconds N]
 #   bench/run.sh telegram_broadcast [--users N]
 #   bench/run.sh panels [--concurrency 1,8] [--calls N] [--orders N]
+#   bench/run.sh shop [--small N] [--big N] [--backends sqlite,postgres] [--rate N] [--seconds N] [--people N]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels)}
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels, shop)}
 shift
 case "$name" in
   storage)
@@ -40,5 +41,35 @@ case "$name" in
     "$root/scripts/setup.sh" release panels_bench >/dev/null
     "$root/build/release/bench/panels_bench" "$@"
     ;;
-  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels)" >&2; exit 2 ;;
+  shop)
+    # The shop bot on a small and a big tenant (users; orders are 10 per user), per backend.
+    small=1000 big=100000 backends=sqlite,postgres rest=()
+    while (($#)); do
+      case "$1" in
+        --small) small=$2; shift 2 ;;
+        --big) big=$2; shift 2 ;;
+        --backends) backends=$2; shift 2 ;;
+        *) rest+=("$1"); shift ;;
+      esac
+    done
+    "$root/scripts/setup.sh" release shop_bench >/dev/null
+    state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
+    trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
+    if [[ ",$backends," == *",postgres,"* ]]; then
+      "$root/scripts/services.sh" start "$state" >/dev/null
+      # shellcheck disable=SC1091
+      source "$state/env"
+    fi
+    results=()
+    for backend in ${backends//,/ }; do
+      for users in "$small" "$big"; do
+        args=(--backend "$backend" --users "$users" "${rest[@]}")
+        [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
+        "$root/build/release/bench/shop_bench" "${args[@]}" | tee "$state/out"
+        results+=("$(tail -n 1 "$state/out")")
+      done
+    done
+    (IFS=,; echo "{\"bench\":\"shop\",\"runs\":[${results[*]}]}")
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels, shop)" >&2; exit 2 ;;
 esac
