@@ -156,6 +156,9 @@ void ShopBot::Impl::register_buy(telegram::Router& r) {
     if ((*order)->status != "pending" && (*order)->status != "awaiting_payment") {
       return turn.answer(t(p->lang, "shop.pay.not_payable"), true);
     }
+    if ((*order)->kind == "new" && !within_package(*p)) {
+      return turn.answer(t(p->lang, "shop.limit.not_selling"), true);
+    }
     // Channels are checked again on each purchase.
     if (!settings().channels.empty() && !in_channels(turn)) {
       gate(turn);

@@ -171,8 +171,32 @@ void ShopBot::Impl::review(Turn& turn) {
   kick_outbox();
 }
 
+// The package's limit on people with an active service: someone who has one may buy more;
+// a newcomer over the limit is refused, and the owner is told (at most once an hour).
+bool ShopBot::Impl::within_package(const Person& p) {
+  if (!deps.max_users_with_service) return true;
+  auto counted = deps.db->with_session([&](storage::Session& s) -> Result<std::pair<bool, std::int64_t>> {
+    auto mine =
+        s.query_one("SELECT 1 AS v FROM services WHERE status = 'active' AND user_id = :u LIMIT 1", {{"u", p.id}});
+    if (!mine) return fail(std::move(mine.error()));
+    if (*mine) return std::pair{true, std::int64_t{0}};
+    auto all = s.query_one("SELECT count(DISTINCT user_id) AS n FROM services WHERE status = 'active'");
+    if (!all) return fail(std::move(all.error()));
+    return std::pair{false, (*all)->get_int("n")};
+  });
+  if (!counted) return true;  // a database hiccup is not a reason to refuse a sale
+  if (counted->first || counted->second < *deps.max_users_with_service) return true;
+  const std::int64_t t_now = now();
+  if (t_now - limit_told_at_.exchange(t_now) >= 3600) {
+    (void)notify_owner("limit.users_with_service",
+                       {{"package", deps.package_name}, {"limit", std::to_string(*deps.max_users_with_service)}});
+  }
+  return false;
+}
+
 void ShopBot::Impl::take_trial(Turn& turn, const Person& p) {
   const auto s = settings();
+  if (!within_package(p)) return turn.answer(t(p.lang, "shop.limit.not_selling"), true);
   if (!s.trial.enabled) return turn.answer(t(p.lang, "shop.trial.off"), true);
   std::optional<std::int64_t> panel_id = s.trial.panel_id;
   if (!panel_id) {

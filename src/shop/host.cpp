@@ -56,6 +56,15 @@ Result<void> ShopHost::start(const HostedShop& spec) {
   deps.bot_username = spec.bot_username;
   deps.callback_key = callback_key_for(spec.token);
   deps.clock = &clock_;
+  // New payment settings need a new PaymentService: the host's thread rebuilds the shop
+  // (not the handler that changed them, which is still running in it).
+  deps.on_payment_methods_changed = [this, id = spec.instance_id] {
+    {
+      std::lock_guard lock(mu_);
+      reload_.insert(id);
+    }
+    wake_.notify_all();
+  };
   auto bot = ShopBot::create(deps);
   if (!bot) return fail(std::move(bot.error()));
   {
@@ -108,8 +117,24 @@ std::shared_ptr<ShopBot> ShopHost::shop(std::int64_t instance_id) const {
 void ShopHost::loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    wake_.wait_for(lock, options_.maintenance_every, [this] { return stopping_; });
+    wake_.wait_for(lock, options_.maintenance_every, [this] { return stopping_ || !reload_.empty(); });
     if (stopping_) return;
+    if (!reload_.empty()) {
+      std::vector<HostedShop> again;
+      for (auto id : reload_) {
+        if (auto it = shops_.find(id); it != shops_.end()) again.push_back(it->second.spec);
+      }
+      reload_.clear();
+      lock.unlock();
+      for (const auto& spec : again) {
+        payments_.invalidate(spec.tenant_id);
+        if (auto restarted = start(spec); !restarted)
+          spdlog::warn("shop {}: rebuilding after new payment settings: {}", spec.instance_id,
+                       restarted.error().to_string());
+      }
+      lock.lock();
+      continue;
+    }
     std::vector<std::pair<std::int64_t, std::shared_ptr<ShopBot>>> due;
     for (const auto& [id, entry] : shops_) due.emplace_back(id, entry.bot);
     lock.unlock();

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,6 +79,7 @@ class ShopHost {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::map<std::int64_t, Entry> shops_;
+  std::set<std::int64_t> reload_;  // shops whose payment methods changed: rebuilt by the loop
   std::thread thread_;
 };
 

@@ -101,6 +101,7 @@ class ShopBot::Impl {
   void send_receipt_to(std::int64_t admin_telegram_id, const payments::PaymentRecord& payment, const Person& p);
   void review(Turn& turn);
   void take_trial(Turn& turn, const Person& p);
+  bool within_package(const Person& p);
   // Delivers what payments just made due (one dispatcher at a time; a kick during a run
   // makes it go round again).
   void kick_outbox();
@@ -176,6 +177,7 @@ class ShopBot::Impl {
   std::map<std::int64_t, Flood> flood_;
   std::atomic<bool> dispatching_{false};
   std::atomic<bool> again_{false};
+  std::atomic<std::int64_t> limit_told_at_{0};
   friend class ShopBot;
 };
 

@@ -217,6 +217,31 @@ TEST_P(ShopE2E, LanguageSwitchAndBannedPerson) {
   ASSERT_TRUE(wait_saw(alice_, "You are banned"));
 }
 
+TEST_P(ShopE2E, PackageLimitOnPeopleWithAServiceIsEnforcedAndTheOwnerTold) {
+  stop_shop();
+  max_users_with_service_ = 1;
+  start_shop();
+  for (auto who : {alice_, bob_}) {
+    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start"));
+    ASSERT_TRUE(eventually([&] { return user_id(who) > 0; }));
+    ASSERT_TRUE(payments_->ledger().apply({user_id(who), Money{3 * kPlanPrice, Currency::kIrr},
+                                           domain::LedgerReason::kAdminAdjustment, "test:gift", std::nullopt}));
+  }
+  choose_plan(alice_);
+  press(alice_, "کیف پول");
+  ASSERT_TRUE(wait_saw(alice_, "آماده است"));
+  // Bob would be the second person with a service: refused, nothing taken, the owner told.
+  choose_plan(bob_);
+  auto q = press(bob_, "Wallet");
+  EXPECT_NE(answer_text(q).find("cannot be sold"), std::string::npos);
+  EXPECT_EQ(balance(bob_), 3 * kPlanPrice);
+  ASSERT_TRUE(wait_saw(owner_, "Starter"));
+  // Alice, who has one, may still buy another.
+  choose_plan(alice_);
+  press(alice_, "کیف پول");
+  ASSERT_TRUE(eventually([&] { return marzban_->user_count() == 2u; }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ShopE2E, ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
                          storage::testing::backend_name);
 

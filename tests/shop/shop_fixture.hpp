@@ -149,6 +149,8 @@ class ShopTest : public storage::testing::StorageTest {
     d.bot_username = "vpn_shop_bot";
     d.callback_key = "test-callback-key";
     d.clock = &clock_;
+    d.max_users_with_service = max_users_with_service_;
+    d.package_name = "Starter";
     auto shop = ShopBot::create(d);
     ASSERT_TRUE(shop) << shop.error().to_string();
     shop_ = *shop;
@@ -333,6 +335,7 @@ class ShopTest : public storage::testing::StorageTest {
   std::shared_ptr<ShopBot> shop_;
   std::string token_;
   bool owner_started_ = false;
+  std::optional<int> max_users_with_service_;  // the package limit the shop runs under
   std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
   std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
 };
