@@ -312,7 +312,8 @@ Result<void> ShopBot::Impl::refund_to_wallet(const OrderRow& o, const Person& p,
     if (*n == 0) return false;  // another attempt finished it
     if (credit.minor > 0) {
       auto applied = payments::Ledger::apply(
-          s, {p.id, credit, domain::LedgerReason::kProvisioningRefund, "order:" + std::to_string(o.id), why.message},
+          s, payments::Schema::tenant(),
+          {p.id, credit, domain::LedgerReason::kProvisioningRefund, "order:" + std::to_string(o.id), why.message},
           t_now);
       if (!applied && applied.error().code != ErrorCode::kAlreadyExists) return fail(std::move(applied.error()));
     } else if (o.note && o.note->rfind("trial:", 0) == 0) {
@@ -348,7 +349,7 @@ Result<void> ShopBot::Impl::reward_referrer(const OrderRow& o, const Person& p) 
   const std::int64_t t_now = now();
   auto credited = deps.db->transaction([&](storage::Session& s) -> Result<bool> {
     auto applied = payments::Ledger::apply(
-        s,
+        s, payments::Schema::tenant(),
         {(*referrer)->id, reward, domain::LedgerReason::kReferralReward, "order:" + std::to_string(o.id), std::nullopt},
         t_now);
     if (!applied) {
@@ -434,6 +435,7 @@ Result<int> ShopBot::resume() {
     if (impl_->fulfil(id, 1)) ++done;
   }
   impl_->kick_outbox();
+  impl_->resume_broadcasts();
   return done;
 }
 
