@@ -56,6 +56,7 @@ Result<void> ShopHost::start(const HostedShop& spec) {
   deps.bot_username = spec.bot_username;
   deps.callback_key = callback_key_for(spec.token);
   deps.clock = &clock_;
+  deps.storage = &storage_;
   auto bot = ShopBot::create(deps);
   if (!bot) return fail(std::move(bot.error()));
   {

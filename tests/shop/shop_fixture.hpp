@@ -149,6 +149,7 @@ class ShopTest : public storage::testing::StorageTest {
     d.bot_username = "vpn_shop_bot";
     d.callback_key = "test-callback-key";
     d.clock = &clock_;
+    if (with_backups_) d.storage = storage_.get();
     auto shop = ShopBot::create(d);
     ASSERT_TRUE(shop) << shop.error().to_string();
     shop_ = *shop;
@@ -333,6 +334,7 @@ class ShopTest : public storage::testing::StorageTest {
   std::shared_ptr<ShopBot> shop_;
   std::string token_;
   bool owner_started_ = false;
+  bool with_backups_ = false;  // the shop may export the tenant (backups; the daily one too)
   std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
   std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
 };
