@@ -48,13 +48,12 @@ void ShopBot::Impl::register_admin_catalog(telegram::Router& r) {
   // One answer of a form.
   r.on_state("a_form", [this](Turn& turn) {
     auto role = settings().role_of(turn.user_id());
-    if (!role || *role == AdminRole::kSupport) {
+    auto it = admin_forms.find(turn.data().value("form", std::string()));
+    if (!role || it == admin_forms.end() || (*role == AdminRole::kSupport && !it->second.support_ok)) {
       turn.end();
       return;
     }
     const Lang lang = admin_lang(turn.user_id());
-    auto it = admin_forms.find(turn.data().value("form", std::string()));
-    if (it == admin_forms.end()) return turn.end();
     const auto& form = it->second;
     const std::size_t step = turn.data().value("step", std::size_t{0});
     if (step >= form.fields.size()) return turn.end();

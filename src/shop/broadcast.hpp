@@ -107,6 +107,10 @@ class Broadcaster {
   // Asks the runs in progress to stop (their broadcasts stay running, to be resumed) and
   // waits for them: what a process does when it shuts down.
   ~Broadcaster();
+  // The same stop without destroying: runs in progress return (their broadcasts stay
+  // running) and later run() calls fail kUnavailable. For an owner whose threads must be
+  // joined before the Broadcaster goes.
+  void close();
   Broadcaster(const Broadcaster&) = delete;
   Broadcaster& operator=(const Broadcaster&) = delete;
 

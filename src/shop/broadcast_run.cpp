@@ -94,7 +94,9 @@ void send_content(telegram::BotContext& bot, const BroadcastContent& c, std::int
 
 }  // namespace
 
-Broadcaster::~Broadcaster() {
+Broadcaster::~Broadcaster() { close(); }
+
+void Broadcaster::close() {
   std::unique_lock lock(mutex_);
   closing_ = true;
   for (auto& [id, run] : runs_) {

@@ -435,6 +435,7 @@ Result<int> ShopBot::resume() {
     if (impl_->fulfil(id, 1)) ++done;
   }
   impl_->kick_outbox();
+  impl_->resume_broadcasts();
   return done;
 }
 

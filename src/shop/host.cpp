@@ -65,6 +65,7 @@ Result<void> ShopHost::start(const HostedShop& spec) {
     }
     wake_.notify_all();
   };
+  deps.storage = &storage_;
   auto bot = ShopBot::create(deps);
   if (!bot) return fail(std::move(bot.error()));
   {

@@ -1,7 +1,8 @@
 // The shop's periodic work, one pass at a time: unpaid payments expire, paid orders are
 // delivered (the payment outbox), orders a crash left behind resume, services due are
 // renewed from the wallet (auto-renew), notices go out, and flows of people who went quiet
-// time out. Every step is idempotent, so a pass may be repeated or run by two processes.
+// time out, and the owner gets the day's backup. Every step is idempotent, so a pass may be repeated or run by two
+// processes.
 #include <spdlog/spdlog.h>
 
 #include "shop/notices.hpp"
@@ -126,6 +127,9 @@ Result<MaintenanceReport> ShopBot::maintain() {
     report.notices_sent = pass->sent;
     auto swept = impl.router->sweep(*ctx);
     if (swept) report.flows_timed_out = static_cast<int>(*swept);
+    auto backup = impl.daily_backup();
+    if (!backup) spdlog::warn("shop {}: daily backup: {}", impl.deps.tenant_id, backup.error().to_string());
+    if (backup && *backup) report.backups_sent = 1;
   }
   return report;
 }

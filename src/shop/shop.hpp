@@ -50,6 +50,8 @@ struct ShopDeps {
   std::string package_name;  // shown in the limit messages ("Starter")
   // Called after an admin changed payment_methods (the app drops its cached PaymentService).
   std::function<void()> on_payment_methods_changed;
+  // For backups (/admin): the tenant's data is exported from here. None: no backups.
+  storage::Storage* storage = nullptr;
 };
 
 // What one maintenance pass did.
@@ -60,6 +62,7 @@ struct MaintenanceReport {
   int orders_resumed = 0;  // orders a crash had left between paid and delivered
   int notices_sent = 0;    // traffic and expiry reminders
   int flows_timed_out = 0;
+  int backups_sent = 0;  // the owner's daily backup (once per Tehran day)
 };
 
 class ShopBot : public telegram::UpdateHandler, public payments::FulfilmentHook {
@@ -78,7 +81,7 @@ class ShopBot : public telegram::UpdateHandler, public payments::FulfilmentHook 
   Result<std::size_t> sweep();
   // One pass of the shop's periodic work (see maintenance.cpp): expire unpaid payments,
   // renew from the wallet what is due, deliver the payment outbox, resume orders, send
-  // notices, time out flows. Idempotent; call it every few seconds to minutes.
+  // notices, time out flows, send the owner's daily backup. Idempotent; call it every few seconds to minutes.
   Result<MaintenanceReport> maintain();
   // The bot's @username for referral links, once it is known (getMe).
   void set_username(std::string username);

@@ -15,6 +15,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,7 @@
 #include "core/i18n/catalog.hpp"
 #include "panels/panel.hpp"
 #include "panels/panel_repository.hpp"
+#include "shop/broadcast.hpp"
 #include "shop/settings.hpp"
 #include "shop/shop.hpp"
 #include "shop/store.hpp"
@@ -36,6 +38,7 @@ using telegram::Turn;
 class ShopBot::Impl {
  public:
   explicit Impl(ShopDeps deps);
+  ~Impl();  // admin_people_broadcast.cpp: stops and joins the broadcast threads
 
   Result<void> load();  // settings, texts
   void build_router();
@@ -146,6 +149,7 @@ class ShopBot::Impl {
     std::function<void(Turn&, Lang, const nlohmann::json& values, const nlohmann::json& context,
                        const std::string& choice)>
         done;
+    bool support_ok = false;  // the support role may fill it in too (finding a person)
   };
   std::map<std::string, AdminForm, std::less<>> admin_forms;  // complete before the first update
   void start_form(Turn& turn, Lang lang, const std::string& form, nlohmann::json context = nlohmann::json::object());
@@ -155,6 +159,19 @@ class ShopBot::Impl {
   void register_admin_panels(telegram::Router& r);    // admin_catalog.cpp: panels and plans
   void register_admin_shop(telegram::Router& r);      // admin_catalog_shop.cpp: discounts, payment methods
   void register_admin_settings(telegram::Router& r);  // admin_catalog_settings.cpp: settings, texts
+
+  // ---- admin_people (admin_people*.cpp): users, broadcasts, backups ----
+  void register_admin_users(telegram::Router& r);      // admin_people_users.cpp
+  void register_admin_broadcast(telegram::Router& r);  // admin_people_broadcast.cpp
+  void show_user(Turn& turn, Lang lang, std::int64_t user_id, bool edit);
+  // Runs a queued broadcast on a thread of its own (Broadcaster::run blocks for minutes).
+  void run_broadcast(std::int64_t id);
+  // Runs the broadcasts a restart left queued or running.
+  void resume_broadcasts();
+  // The tenant's data as a JSON document to one chat (blocking). kUnavailable without storage.
+  Result<void> send_backup(std::int64_t chat_id, Lang lang);
+  // Once per Tehran day, the backup to the owner (maintenance.cpp). Success: whether it was sent.
+  Result<bool> daily_backup();
 
   ShopDeps deps;
   payments::FulfilmentHook* hook = nullptr;  // the ShopBot itself
@@ -175,6 +192,10 @@ class ShopBot::Impl {
     bool told = false;
   };
   std::map<std::int64_t, Flood> flood_;
+  std::unique_ptr<Broadcaster> broadcaster_;
+  std::mutex broadcast_mutex_;
+  std::vector<std::thread> broadcast_threads_;
+  bool closing_ = false;
   std::atomic<bool> dispatching_{false};
   std::atomic<bool> again_{false};
   std::atomic<std::int64_t> limit_told_at_{0};

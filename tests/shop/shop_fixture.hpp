@@ -151,6 +151,7 @@ class ShopTest : public storage::testing::StorageTest {
     d.clock = &clock_;
     d.max_users_with_service = max_users_with_service_;
     d.package_name = "Starter";
+    if (with_backups_) d.storage = storage_.get();
     auto shop = ShopBot::create(d);
     ASSERT_TRUE(shop) << shop.error().to_string();
     shop_ = *shop;
@@ -336,6 +337,7 @@ class ShopTest : public storage::testing::StorageTest {
   std::string token_;
   bool owner_started_ = false;
   std::optional<int> max_users_with_service_;  // the package limit the shop runs under
+  bool with_backups_ = false;  // the shop may export the tenant (backups; the daily one too)
   std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
   std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
 };
