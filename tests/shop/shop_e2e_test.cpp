@@ -222,10 +222,10 @@ TEST_P(ShopE2E, PackageLimitOnPeopleWithAServiceIsEnforcedAndTheOwnerTold) {
   max_users_with_service_ = 1;
   start_shop();
   for (auto who : {alice_, bob_}) {
-    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start"));
-    ASSERT_TRUE(eventually([&] { return user_id(who) > 0; }));
+    start_and_wait(who);
     ASSERT_TRUE(payments_->ledger().apply({user_id(who), Money{3 * kPlanPrice, Currency::kIrr},
-                                           domain::LedgerReason::kAdminAdjustment, "test:gift", std::nullopt}));
+                                           domain::LedgerReason::kAdminAdjustment, "test:gift:" + std::to_string(who),
+                                           std::nullopt}));
   }
   choose_plan(alice_);
   press(alice_, "کیف پول");

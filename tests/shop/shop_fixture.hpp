@@ -300,9 +300,9 @@ class ShopTest : public storage::testing::StorageTest {
   }
 
   // /start, and wait for the new menu (so the next press finds its buttons).
-  void start_and_wait(std::int64_t who) {
+  void start_and_wait(std::int64_t who, const std::string& payload = "") {
     const auto before = chat(who).value("messages", json::array()).size();
-    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start"));
+    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start", payload));
     ASSERT_TRUE(eventually([&] {
       auto messages = chat(who).value("messages", json::array());
       for (std::size_t i = before; i < messages.size(); ++i) {
@@ -316,7 +316,7 @@ class ShopTest : public storage::testing::StorageTest {
 
   // Alice (or anyone) goes from /start to the payment methods of the plan.
   void choose_plan(std::int64_t who, const std::string& start_payload = "") {
-    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", "start", start_payload));
+    start_and_wait(who, start_payload);
     press(who, who == bob_ ? "Buy" : "خرید");
     press(who, "Germany");
     press(who, "1 Month 50GB");
@@ -337,7 +337,7 @@ class ShopTest : public storage::testing::StorageTest {
   std::string token_;
   bool owner_started_ = false;
   std::optional<int> max_users_with_service_;  // the package limit the shop runs under
-  bool with_backups_ = false;  // the shop may export the tenant (backups; the daily one too)
+  bool with_backups_ = false;                  // the shop may export the tenant (backups; the daily one too)
   std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
   std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
 };
