@@ -21,38 +21,6 @@ class AdminPeopleE2E : public ShopTest {
     }));
   }
 
-  std::size_t message_count(std::int64_t who) { return chat(who).value("messages", json::array()).size(); }
-
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part) {
-    auto messages = chat(who).value("messages", json::array());
-    for (std::size_t i = from; i < messages.size(); ++i) {
-      if (!messages[i].value("from_bot", false)) continue;
-      const auto& m = messages[i]["message"];
-      if (m.value("text", "").find(part) != std::string::npos) return true;
-      if (m.value("caption", "").find(part) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  void say(std::int64_t who, const std::string& text, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_text(who, "vpn_shop_bot", text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); }))
-        << "after '" << text << "' no '" << expect << "' in " << chat(who).dump().substr(0, 4000);
-  }
-
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); })) << "/" << cmd << ": no '" << expect << "'";
-  }
-
-  void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
-    press(who, label);
-    ASSERT_TRUE(wait_saw(who, expect)) << "after " << label << " no '" << expect << "' in "
-                                       << chat(who).dump().substr(0, 4000);
-  }
-
   // The bot's documents in the owner's chat.
   std::vector<json> documents(std::int64_t who) {
     std::vector<json> out;
