@@ -10,10 +10,18 @@
 
 #include "core/config.hpp"
 
+namespace ms::deploy {
+class Deployments;
+}
+
 namespace ms::app {
 
 struct ServeOptions {
   std::optional<std::string> port_file;  // write the bound port here once listening (tests)
+  // The deployment pipeline the master bot creates and manages shop bots with (issue 7's
+  // src/deploy/, wired here by the integrator). Without it the master bot still sells
+  // packages and sends /panel links, and answers that bots cannot be created yet.
+  deploy::Deployments* deployments = nullptr;
 };
 
 int serve(const Config& config, const ServeOptions& options);

@@ -20,6 +20,8 @@
 #include "http/health.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "master/login.hpp"
+#include "master/master.hpp"
 #include "payments/registry.hpp"
 #include "payments/routes.hpp"
 #include "sandbox/emulator.hpp"
@@ -115,9 +117,18 @@ int serve(const Config& config, const ServeOptions& options) {
   // With no master bot token, the built-in Bot API emulator is Telegram (in memory: a
   // restart starts an empty Telegram).
   std::unique_ptr<sandbox::Emulator> emulator;
+  std::string master_token = config.master_bot_token;
   if (config.sandbox_mode()) {
     emulator = std::make_unique<sandbox::Emulator>();
     sandbox::add_sandbox_routes(server.router(), *emulator);
+    // The master bot lives in the emulator under a fixed name (docs/master-bot.md), so
+    // `mothership sandbox chat --bot mothership_bot` can talk to it.
+    auto bot = emulator->create_bot(master::kSandboxUsername, "Mothership");
+    if (bot) {
+      master_token = bot->token;
+    } else {
+      spdlog::error("sandbox: the master bot could not be created: {}", bot.error().to_string());
+    }
   }
   // Bots' webhooks land on /telegram/<instance>; the runtime below owns the bots.
   telegram::WebhookIntake webhooks;
@@ -145,6 +156,15 @@ int serve(const Config& config, const ServeOptions& options) {
     if (storage) payments::master_audit_sink(storage->master())(event);
   };
   payments::add_payment_routes(server.router(), std::move(payment_routes));
+  // One-time web panel login links sent by the master bot's /panel.
+  master::LoginRoutes login_routes;
+  login_routes.pool = &payments_pool;
+  login_routes.secure_cookie = config.effective_public_url().rfind("https://", 0) == 0;
+  login_routes.master = [&state]() -> storage::Database* {
+    std::lock_guard lock(state.mu);
+    return state.storage ? &state.storage->master() : nullptr;
+  };
+  master::add_login_routes(server.router(), std::move(login_routes));
   server.use(http::request_id_middleware());
   server.use(http::access_log_middleware());
   server.use(http::metrics_middleware());
@@ -212,6 +232,60 @@ int serve(const Config& config, const ServeOptions& options) {
     }
     lock.unlock();
   });
+  // The master bot, in the same runtime as the shops, once the database is up; its
+  // periodic pass (payments, flows, the features' work) every few seconds.
+  std::thread master_bot([&] {
+    if (master_token.empty()) return;
+    std::unique_lock lock(state.mu);
+    state.wake.wait(lock, [&] { return state.stopping || state.payments; });
+    if (state.stopping) return;
+    auto master_payments = state.payments->master_service();
+    if (!master_payments) {
+      spdlog::error("master bot: the master payment service could not be built; the master bot does not start");
+      return;
+    }
+    crypto::SecretBox secrets(*state.keyring);
+    master::MasterContext ctx;
+    ctx.db = &state.storage->master();
+    ctx.operator_ids = config.operator_ids;
+    ctx.deployments = options.deployments;
+    ctx.payments = master_payments.get();
+    ctx.callback_key = shop::callback_key_for(master_token);
+    ctx.send = master::make_sender(runtime, master::kMasterBotKey);
+    ctx.language_of = master::make_language_of(state.storage->master());
+    master::MasterOptions mo;
+    mo.runtime = &runtime;
+    mo.storage = state.storage.get();
+    mo.secrets = &secrets;
+    mo.http = &panels_client;
+    mo.telegram_api_url = telegram_api;
+    mo.public_url = config.effective_public_url();
+    mo.backend =
+        config.deploy_backend == DeployBackend::kInprocess ? deploy::Backend::kInProcess : deploy::Backend::kProcess;
+    lock.unlock();
+    auto bot = master::MasterBot::create(ctx, std::move(mo));
+    if (!bot) {
+      spdlog::error("master bot: {}", bot.error().to_string());
+      return;
+    }
+    if (auto added = runtime.add({master::kMasterBotKey, master_token, telegram::Intake::kPolling, "", *bot}); !added) {
+      spdlog::error("master bot: it could not start: {}", added.error().to_string());
+      return;
+    }
+    if (auto resumed = (*bot)->resume(); !resumed)
+      spdlog::warn("master bot: resuming progress messages: {}", resumed.error().to_string());
+    spdlog::info("master bot started{}",
+                 config.sandbox_mode() ? " (sandbox: @" + std::string(master::kSandboxUsername) + ")" : "");
+    lock.lock();
+    while (!state.stopping) {
+      lock.unlock();
+      (void)(*bot)->tick(SystemClock::instance().unix_seconds());
+      lock.lock();
+      state.wake.wait_for(lock, std::chrono::seconds(5), [&] { return state.stopping; });
+    }
+    lock.unlock();
+    (void)runtime.remove(master::kMasterBotKey);
+  });
   server.run_until_signal(std::chrono::seconds(10));
   {
     std::lock_guard lock(state.mu);
@@ -219,6 +293,7 @@ int serve(const Config& config, const ServeOptions& options) {
   }
   state.wake.notify_all();
   shops.join();
+  master_bot.join();
   runtime.shutdown();
   payments_pool.shutdown();
   connector.join();

@@ -31,8 +31,40 @@ std::optional<std::int64_t> PaymentRegistry::tenant_of(std::string_view account)
 
 Result<std::vector<std::shared_ptr<PaymentProvider>>> PaymentRegistry::load_providers(storage::Database& db,
                                                                                       std::int64_t tenant) {
-  auto rows = db.with_session([](storage::Session& s) {
-    return s.query("SELECT provider, config, secret_enc FROM payment_methods WHERE enabled = 1 ORDER BY provider");
+  return load_from(db, tenant, "payment_methods");
+}
+
+Result<std::vector<std::shared_ptr<PaymentProvider>>> PaymentRegistry::load_master_providers(
+    storage::Database& master) {
+  return load_from(master, 0, "payment_gateways");
+}
+
+std::shared_ptr<PaymentService> PaymentRegistry::master_service() {
+  {
+    std::lock_guard lock(mutex_);
+    if (master_) return master_;
+  }
+  auto providers = load_master_providers(storage_.master());
+  if (!providers) {
+    spdlog::warn("master: cannot load payment gateways: {}", providers.error().message);
+    return nullptr;
+  }
+  ServiceOptions options;
+  options.schema = Schema::master();
+  options.callback_base_url = urls_.callback_base;
+  options.account = std::string(kMasterAccount);
+  auto service = std::make_shared<PaymentService>(storage_.master(), std::move(*providers), clock_, options);
+  std::lock_guard lock(mutex_);
+  if (!master_) master_ = service;
+  return master_;
+}
+
+Result<std::vector<std::shared_ptr<PaymentProvider>>> PaymentRegistry::load_from(storage::Database& db,
+                                                                                 std::int64_t tenant,
+                                                                                 std::string_view table) {
+  auto rows = db.with_session([table](storage::Session& s) {
+    return s.query("SELECT provider, config, secret_enc FROM " + std::string(table) +
+                   " WHERE enabled = 1 ORDER BY provider");
   });
   if (!rows) return fail(std::move(rows.error()));
   std::vector<std::shared_ptr<PaymentProvider>> out;
@@ -97,6 +129,7 @@ Result<std::vector<std::shared_ptr<PaymentProvider>>> PaymentRegistry::load_prov
 }
 
 std::shared_ptr<PaymentService> PaymentRegistry::service(std::string_view account) {
+  if (account == kMasterAccount) return master_service();
   auto tenant = tenant_of(account);
   if (!tenant) return nullptr;
   {

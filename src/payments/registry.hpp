@@ -50,13 +50,20 @@ class PaymentRegistry {
   static std::string account_of(std::int64_t tenant) { return "t" + std::to_string(tenant); }
   static std::optional<std::int64_t> tenant_of(std::string_view account);
 
-  // The tenant's service, or nullptr for an unknown account or tenant.
+  // The tenant's service, or nullptr for an unknown account or tenant. kMasterAccount is
+  // the master's (master_service()).
   std::shared_ptr<PaymentService> service(std::string_view account);
+  // The master database's service (customers paying for packages; Schema::master()), with
+  // the gateways the operator enabled in master `payment_gateways`. Built on first use.
+  std::shared_ptr<PaymentService> master_service();
+  static constexpr std::string_view kMasterAccount = "m";
   // Forgets the cached service (after the owner changed payment settings).
   void invalidate(std::int64_t tenant);
 
   // The providers a tenant's payment_methods enable.
   Result<std::vector<std::shared_ptr<PaymentProvider>>> load_providers(storage::Database& db, std::int64_t tenant);
+  // The same from the master's payment_gateways (tenant 0 for the Stars refunder).
+  Result<std::vector<std::shared_ptr<PaymentProvider>>> load_master_providers(storage::Database& master);
 
  private:
   storage::Storage& storage_;
@@ -67,6 +74,9 @@ class PaymentRegistry {
   RefunderFor refunder_;
   std::mutex mutex_;
   std::map<std::int64_t, std::pair<std::shared_ptr<storage::Database>, std::shared_ptr<PaymentService>>> cache_;
+  std::shared_ptr<PaymentService> master_;
+  Result<std::vector<std::shared_ptr<PaymentProvider>>> load_from(storage::Database& db, std::int64_t tenant,
+                                                                  std::string_view table);
 };
 
 }  // namespace ms::payments

@@ -228,6 +228,7 @@ const std::vector<SecretColumn>& Storage::secret_columns() {
       {DatabaseKind::kMaster, "operators", "totp_secret_enc"},
       {DatabaseKind::kMaster, "customers", "totp_secret_enc"},
       {DatabaseKind::kMaster, "payment_gateways", "secret_enc"},
+      {DatabaseKind::kMaster, "master_bot_progress", "panel_enc"},
       {DatabaseKind::kMaster, "bot_instances", "token_enc"},
       {DatabaseKind::kMaster, "bot_instances", "webhook_secret_enc"},
       {DatabaseKind::kTenant, "panels", "password_enc"},

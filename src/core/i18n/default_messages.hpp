@@ -27,5 +27,7 @@ std::span<const DefaultMessage> shop_messages();
 std::span<const DefaultMessage> shop_notice_messages();
 std::span<const DefaultMessage> shop_admin_messages();
 std::span<const DefaultMessage> shop_catalog_messages();
+// The master bot's texts (master_messages.cpp).
+std::span<const DefaultMessage> master_messages();
 
 }  // namespace ms::i18n

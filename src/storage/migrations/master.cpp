@@ -376,6 +376,26 @@ CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
 CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
 )sql";
 
+// v4 (the master bot, issue 7): the one progress message a customer sees while their shop
+// bot deploys, kept per instance so that a restarted master bot goes on editing it; the
+// first Marzban panel the wizard gathered waits here (encrypted) until the tenant is ready.
+constexpr std::string_view kMasterBotProgress = R"sql(
+CREATE TABLE master_bot_progress (
+  id {{pk}},
+  instance_id BIGINT NOT NULL UNIQUE,
+  chat_id BIGINT NOT NULL,
+  message_id BIGINT NOT NULL,
+  lang TEXT NOT NULL DEFAULT 'fa',
+  steps TEXT NOT NULL DEFAULT '{}',
+  panel_enc TEXT,
+  bot_username TEXT NOT NULL DEFAULT '',
+  finished BIGINT NOT NULL DEFAULT 0 CHECK (finished IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX master_bot_progress_open ON master_bot_progress (finished)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
@@ -383,6 +403,7 @@ const std::vector<Migration>& master() {
       {1, "initial", kInitial},
       {2, "conversation_state", kConversations},
       {3, "billing", kBilling},
+      {4, "master_bot_progress", kMasterBotProgress},
   };
   return list;
 }

@@ -1,0 +1,64 @@
+// SubscriptionStore: the one place that reads and writes master `subscriptions` for the
+// master bot. The table's status column still has the names of master migration 1
+// (pending, active, expired, cancelled) until the lifecycle's rework gives it the
+// domain::SubscriptionState names; both are read here (state_from_db), and a renewal only
+// ever writes 'active', which both spell the same.
+//
+// Threads: thread-safe as far as the Database is; calls block.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.hpp"
+#include "domain/package.hpp"
+#include "domain/subscription_state.hpp"
+#include "storage/storage.hpp"
+
+namespace ms::master {
+
+struct SubscriptionView {
+  std::int64_t id = 0;
+  std::int64_t customer_id = 0;
+  std::int64_t package_id = 0;
+  std::string package_code;
+  domain::SubscriptionState state = domain::SubscriptionState::kActive;
+  domain::BillingCycle cycle = domain::BillingCycle::kMonthly;
+  std::int64_t period_start = 0;
+  std::int64_t period_end = 0;
+};
+
+// A status as stored (old or new names) as a domain state; nullopt for anything else.
+std::optional<domain::SubscriptionState> state_from_db(std::string_view status);
+
+struct AppliedOrder {
+  bool applied = false;  // false: the order was already applied (or is not paid)
+  std::int64_t customer_id = 0;
+  std::optional<SubscriptionView> subscription;
+};
+
+class SubscriptionStore {
+ public:
+  explicit SubscriptionStore(storage::Database& master) : db_(master) {}
+
+  // The customer's newest subscription in any state, or nullopt.
+  Result<std::optional<SubscriptionView>> current(std::int64_t customer_id);
+  // The subscription and its package when it lets the customer use the platform now
+  // (active, or in grace after period_end: the bots keep running), else nullopt.
+  Result<std::optional<std::pair<SubscriptionView, domain::Package>>> usable(std::int64_t customer_id,
+                                                                             std::int64_t now);
+
+  // Applies a paid package order exactly once: the order moves paid|provisioning ->
+  // completed in the same transaction that creates the customer's subscription or renews it
+  // (domain::renew: max(now, period_end) + the order's cycle; another package replaces the
+  // old one). A second call, concurrent or later, changes nothing (applied = false).
+  // kNotFound: no such order.
+  Result<AppliedOrder> apply_paid_order(std::int64_t order_id, std::int64_t now);
+
+ private:
+  storage::Database& db_;
+};
+
+}  // namespace ms::master
