@@ -89,12 +89,14 @@ void MasterBot::Impl::apply_progress(const deploy::Progress& p) {
       const int done = steps_done(*status);
       for (int i = 0; i < done; ++i) {
         auto& s = r.steps[std::string(step_name(kSteps[i]))];
+        if (!s.is_object()) s = nlohmann::json::object();
         s["status"] = "done";
         if (kSteps[i] == Step::kHealthy && status->deploy_ms) s["deploy_ms"] = *status->deploy_ms;
       }
       if (status->state == BotState::kFailed && !status->last_error.empty()) {
         for (auto step : kSteps) {
           auto& s = r.steps[std::string(step_name(step))];
+          if (!s.is_object()) s = nlohmann::json::object();
           if (s.value("status", "") != "done") {
             s["status"] = "failed";
             s["error"] = status->last_error;
@@ -105,6 +107,7 @@ void MasterBot::Impl::apply_progress(const deploy::Progress& p) {
     }
   } else {
     auto& s = r.steps[std::string(step_name(p.step))];
+    if (!s.is_object()) s = nlohmann::json::object();
     // A late "started" never undoes a "done" (events of one step may be reordered by a retry).
     if (!(s.value("status", "") == "done" && p.status == StepStatus::kStarted)) {
       s["status"] = std::string(status_name(p.status));

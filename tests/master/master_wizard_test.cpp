@@ -99,8 +99,16 @@ TEST_P(MasterWizard, ChecksEveryAnswerThenDeploysWithOneEditedMessage) {
   EXPECT_GE((*m).value("edits", json::array()).size(), 2u);
   EXPECT_EQ(scalar("SELECT finished AS v FROM master_bot_progress WHERE instance_id = " + std::to_string(id)), 1);
 
-  // The same token again: refused (Deployments::create says another instance uses it).
-  press_to(bob_, "Create a bot", "Send your bot's token");
+  // Starter allows one bot: a second is refused with the limit.
+  command(bob_, "menu", "Your package");
+  press_to(bob_, "Create a bot", "Starter package allows 1 bots");
+  // With room for more, the same token again is refused: another instance uses it.
+  ASSERT_TRUE(master_->with_session([&](storage::Session& s) {
+    return s.exec("UPDATE subscriptions SET package_id = (SELECT id FROM packages WHERE code = 'professional')");
+  }));
+  const auto asked = messages(bob_).size();
+  press(bob_, "Create a bot");
+  ASSERT_TRUE(eventually([&] { return saw_since(bob_, asked, "Send your bot's token"); }));
   const auto before = messages(bob_).size();
   ASSERT_TRUE(emulator_->send_text(bob_, kBot, token));
   ASSERT_TRUE(
