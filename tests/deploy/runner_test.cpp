@@ -240,6 +240,11 @@ TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean)
   ASSERT_TRUE(eventually([&] { return heartbeat().has_value(); }));
   const auto beat = *heartbeat();
   ASSERT_TRUE(eventually([&] { return heartbeat().value_or(0) > beat; }, 10s));
+  auto running = d.health(instance_);
+  ASSERT_TRUE(running);
+  EXPECT_TRUE(running->running);
+  ASSERT_TRUE(running->started_at && running->heartbeat_at);
+  EXPECT_LE(*running->started_at, *running->heartbeat_at);
   auto row = storage_->master().with_session([&](storage::Session& s) {
     return s.query_one("SELECT pid, host, restarts FROM instance_heartbeats WHERE instance_id = :id",
                        {{"id", instance_}});

@@ -432,6 +432,7 @@ Result<void> ProcessDeployer::stop(std::int64_t instance_id) {
 
 Result<InstanceHealth> ProcessDeployer::health(std::int64_t instance_id) {
   InstanceHealth h;
+  pid_t pid = 0;
   {
     std::lock_guard lock(mu_);
     auto it = children_.find(instance_id);
@@ -439,15 +440,21 @@ Result<InstanceHealth> ProcessDeployer::health(std::int64_t instance_id) {
       return fail(ErrorCode::kNotFound, "instance " + std::to_string(instance_id) + " is not run by this deployer");
     const auto& child = it->second;
     h.running = child.pid > 0;
+    pid = child.pid;
     if (h.running) h.started_at = child.started_at;
     h.restarts = child.restarts;
     h.last_error = child.last_error;
   }
   if (master_ != nullptr) {
     auto beat = master_->with_session([&](storage::Session& s) {
-      return s.query_one("SELECT heartbeat_at FROM instance_heartbeats WHERE instance_id = :id", {{"id", instance_id}});
+      return s.query_one("SELECT pid, started_at, heartbeat_at FROM instance_heartbeats WHERE instance_id = :id",
+                         {{"id", instance_id}});
     });
-    if (beat && *beat) h.heartbeat_at = (*beat)->get_int("heartbeat_at");
+    if (beat && *beat) {
+      h.heartbeat_at = (*beat)->get_int("heartbeat_at");
+      // The runner's own start time (also right for a runner adopted after a crash).
+      if ((*beat)->get_int("pid") == pid) h.started_at = (*beat)->get_int("started_at");
+    }
     if (!beat)
       spdlog::warn("process deployer: instance {}: heartbeat unreadable: {}", instance_id, beat.error().message);
   }
