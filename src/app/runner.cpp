@@ -124,7 +124,10 @@ int runner(const Config& config, const RunnerOptions& options) {
   auto& master = (*storage)->master();
   auto instance = read_instance(master, options.instance);
   if (!instance) return report(what, instance.error());
-  if (instance->status == "deleted") return report(what, {ErrorCode::kNotFound, "the instance was deleted"});
+  if (instance->status == "deleted" || instance->status == "deleting")
+    return report(what, {ErrorCode::kNotFound, "the instance was deleted"});
+  // The flag, or the instance's own state once bot_instances knows 'suspended' (issue 7).
+  const bool suspended = options.suspended || instance->status == "suspended";
   if (instance->tenant_id == 0)
     return report(what, {ErrorCode::kNotFound, "the instance's customer has no tenant database"});
   auto keyring = open_keyring(config, master);
@@ -164,7 +167,7 @@ int runner(const Config& config, const RunnerOptions& options) {
   crypto::SecretBox secrets(**keyring);
   telegram::BotRuntime runtime(telegram_client, timers, config.telegram_api_url);
   std::optional<shop::ShopHost> host;
-  if (options.suspended) {
+  if (suspended) {
     auto added = runtime.add({options.instance, *token, telegram::Intake::kPolling, "", std::make_shared<PausedBot>()});
     if (!added) return report(what, added.error());
   } else {
@@ -178,7 +181,7 @@ int runner(const Config& config, const RunnerOptions& options) {
     if (auto started = host->start(spec); !started) return report(what, started.error());
   }
   spdlog::info("runner: instance {} (tenant {}{}) is running as pid {}; Bot API {}", options.instance,
-               instance->tenant_id, options.suspended ? ", suspended" : "", ::getpid(), config.telegram_api_url);
+               instance->tenant_id, suspended ? ", suspended" : "", ::getpid(), config.telegram_api_url);
 
   const auto every = std::chrono::milliseconds(std::max(100, options.heartbeat_ms));
   timespec wait{static_cast<time_t>(every.count() / 1000), static_cast<long>((every.count() % 1000) * 1'000'000)};
