@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "deploy/process/process_deployer.hpp"
 
 namespace ms::app {
 
@@ -40,6 +41,21 @@ struct ShopCreateOptions {
 // `mothership shop create`: records a customer's shop bot (customer, tenant database,
 // instance with its token encrypted); a running `serve` starts it within seconds.
 int shop_create(const Config& config, const ShopCreateOptions& options);
+struct RunnerOptions {
+  std::int64_t instance = 0;
+  bool suspended = false;  // tell every person the service is paused (until the instance row says so)
+  int restarts = 0;        // how often the deployer restarted it, for the heartbeat row
+  int heartbeat_ms = 5'000;
+};
+// `mothership runner --instance ID`: runs one shop bot in this process (the `process`
+// backend's child) until SIGTERM; then finishes the updates in hand and exits 0. Exits 1
+// with the reason when the instance does not exist, has no tenant, its token cannot be
+// opened, or another runner of it is running here.
+int runner(const Config& config, const RunnerOptions& options);
+// What a ProcessDeployer of this configuration gives its runners: this binary, the data
+// directory, and only configuration in their environment; `telegram_api_url` is the Bot API
+// they poll (serve's own /sandbox in sandbox mode).
+deploy::ProcessDeployerOptions process_deployer_options(const Config& config, const std::string& telegram_api_url);
 int migrate(const Config& config);
 int tenant_create(const Config& config, std::int64_t id);
 int tenant_list(const Config& config);

@@ -376,6 +376,20 @@ CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
 CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
 )sql";
 
+// Issue 7, the `process` deployment backend: each `mothership runner --instance ID` writes
+// its sign of life here every few seconds (ProcessDeployer::health and "My bots" read it).
+// No foreign key to bot_instances: that table is rebuilt by a later migration on SQLite.
+constexpr std::string_view kInstanceHeartbeats = R"sql(
+CREATE TABLE instance_heartbeats (
+  instance_id BIGINT PRIMARY KEY,
+  pid BIGINT NOT NULL,
+  host TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL,
+  restarts BIGINT NOT NULL DEFAULT 0
+)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
@@ -383,6 +397,7 @@ const std::vector<Migration>& master() {
       {1, "initial", kInitial},
       {2, "conversation_state", kConversations},
       {3, "billing", kBilling},
+      {4, "instance_heartbeats", kInstanceHeartbeats},
   };
   return list;
 }
