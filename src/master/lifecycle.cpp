@@ -88,8 +88,13 @@ struct SubscriptionLifecycle::Row {
 
 Result<int> SubscriptionLifecycle::tick(std::int64_t now) {
   std::lock_guard lock(mutex_);
-  auto rows = ctx_.db->with_session(
-      [](storage::Session& s) { return s.query(std::string(kColumns) + "WHERE s.state <> 'erased' ORDER BY s.id"); });
+  auto rows = ctx_.db->with_session([](storage::Session& s) {
+    // A customer's newest subscription is their subscription; older rows are history and
+    // must never suspend or erase what a newer one pays for.
+    return s.query(std::string(kColumns) +
+                   "WHERE s.state <> 'erased' AND s.id = (SELECT max(n.id) FROM subscriptions n WHERE n.customer_id = "
+                   "s.customer_id) ORDER BY s.id");
+  });
   if (!rows) return fail(std::move(rows.error()));
   int did = 0;
   for (const auto& r : *rows) {
@@ -229,8 +234,9 @@ Result<void> SubscriptionLifecycle::suspend_bots(std::int64_t customer_id) {
   if (!bots) return fail(std::move(bots.error()));
   Result<void> out = ok();
   for (const auto& b : *bots) {
-    using B = domain::BotState;
-    if (b.state == B::kSuspended || b.state == B::kDeleting || b.state == B::kDeleted) continue;
+    // Only what may be suspended (running, stopped, failed): a bot still being set up is
+    // not, and asking would fail every tick and hold the whole lifecycle back.
+    if (!domain::can_transition(b.state, domain::BotState::kSuspended)) continue;
     if (auto s = ctx_.deployments->suspend(b.instance_id); !s && out) out = fail(std::move(s.error()));
   }
   return out;
@@ -351,21 +357,24 @@ Result<std::vector<Excess>> SubscriptionLifecycle::excess(std::int64_t customer_
 
 Result<std::vector<Excess>> SubscriptionLifecycle::excess_locked(std::int64_t customer_id,
                                                                  const domain::Package& package) {
-  auto counts =
-      ctx_.db->with_session([&](storage::Session& s) -> Result<std::pair<std::int64_t, std::optional<std::int64_t>>> {
-        auto bots = s.query_one(
-            "SELECT count(*) AS n FROM bot_instances WHERE customer_id = :c AND status NOT IN ('deleted', 'deleting')",
-            {{"c", customer_id}});
-        if (!bots) return fail(std::move(bots.error()));
-        auto tenant = s.query_one("SELECT tenant_id FROM customers WHERE id = :c", {{"c", customer_id}});
-        if (!tenant) return fail(std::move(tenant.error()));
-        if (!*tenant) return fail(ErrorCode::kNotFound, "customer " + std::to_string(customer_id));
-        return std::pair{(*bots)->get_int("n"), (*tenant)->opt_int("tenant_id")};
-      });
-  if (!counts) return fail(std::move(counts.error()));
+  auto tenant_id = ctx_.db->with_session([&](storage::Session& s) -> Result<std::optional<std::int64_t>> {
+    auto row = s.query_one("SELECT tenant_id FROM customers WHERE id = :c", {{"c", customer_id}});
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return fail(ErrorCode::kNotFound, "customer " + std::to_string(customer_id));
+    return (*row)->opt_int("tenant_id");
+  });
+  if (!tenant_id) return fail(std::move(tenant_id.error()));
+  // Bots as Deployments knows them (the pipeline owns the instances' table); deleted ones do not count.
+  std::int64_t bots = 0;
+  if (ctx_.deployments) {
+    auto listed = ctx_.deployments->list(customer_id);
+    if (!listed) return fail(std::move(listed.error()));
+    for (const auto& b : *listed)
+      bots += b.state != domain::BotState::kDeleting && b.state != domain::BotState::kDeleted;
+  }
   std::int64_t panels = 0, users = 0;
-  if (counts->second) {
-    auto db = storage_.tenant(*counts->second);
+  if (*tenant_id) {
+    auto db = storage_.tenant(**tenant_id);
     if (!db && db.error().code != ErrorCode::kNotFound) return fail(std::move(db.error()));
     if (db) {
       auto tenant = (*db)->with_session([](storage::Session& s) -> Result<std::pair<std::int64_t, std::int64_t>> {
@@ -385,7 +394,7 @@ Result<std::vector<Excess>> SubscriptionLifecycle::excess_locked(std::int64_t cu
     auto limit = domain::limit_of(package.limits, kind);
     if (limit && current > *limit) out.push_back({kind, *limit, current});
   };
-  check(domain::LimitKind::kShopBots, counts->first);
+  check(domain::LimitKind::kShopBots, bots);
   check(domain::LimitKind::kPanels, panels);
   check(domain::LimitKind::kUsersWithService, users);
   return out;

@@ -64,9 +64,12 @@ void OperatorDesk::install(telegram::Router& r) {
     turn.answer();
     turn.reply(t(lang, "error.internal"));
   };
-  auto show_menu = [&ctx](Turn& turn) {
+  auto show_menu = [&ctx, &options](Turn& turn) {
     const Lang lang = desk::lang_of(ctx, turn.user_id());
     auto kb = desk::keyboard(ctx, lang);
+    if (!options.payments_action.empty()) {
+      kb.button("💳 " + t(lang, "master.ops.payments"), options.payments_action).row();
+    }
     kb.button("🔎 " + t(lang, "master.ops.find"), "ops.find")
         .row()
         .button("🩺 " + t(lang, "master.ops.health"), "ops.health")
@@ -153,7 +156,7 @@ void OperatorDesk::install(telegram::Router& r) {
     if (c.telegram_id) kb.button("✉️ " + t(lang, "master.ops.message"), "ops.msg", {c.id}).row();
     kb.button(t(lang, "common.back"), "ops.menu");
     turn.answer();
-    turn.reply(std::move(text), desk::built(kb), true);
+    desk::send(turn.bot, turn.chat_id(), text, std::nullopt, desk::built(kb));
   };
 
   r.on_state("ops.find", [&ctx, gate, oops, show_card](Turn& turn) {
@@ -249,7 +252,7 @@ void OperatorDesk::install(telegram::Router& r) {
     auto kb = desk::keyboard(ctx, lang);
     kb.button("🔄 " + t(lang, "master.ops.refresh"), "ops.health").button(t(lang, "common.back"), "ops.menu");
     turn.answer();
-    turn.reply(std::move(text), desk::built(kb), true);
+    desk::send(turn.bot, turn.chat_id(), text, std::nullopt, desk::built(kb));
   });
 
   // ---- the figures ----

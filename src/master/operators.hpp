@@ -49,14 +49,17 @@ struct InstanceHealthRow {
   bool failed = false;  // the instance is in the failed state
   bool stale = false;   // serving, but no heartbeat for longer than stale_after
 };
-// Every instance not deleted, failed first, then stale, then the rest; by id within each.
-// Instances whose status cannot be read come back as failed with the reason as last_error.
+// Every instance not deleted (Deployments::list of every customer), failed first, then
+// stale, then the rest; by id within each.
 Result<std::vector<InstanceHealthRow>> instance_health(storage::Database& master, deploy::Deployments& deployments,
                                                        std::int64_t now, std::int64_t stale_after);
 
 struct OperatorOptions {
   std::int64_t stale_after_seconds = 180;  // a serving bot silent longer than this is stale
   DeployTimeQuery deploy_time = average_deploy_ms;
+  // The master bot's callback action that lists the payments to review (card receipts);
+  // when set, the operators' menu has a button to it. Empty: no such button.
+  std::string payments_action;
 };
 
 class OperatorDesk : public MasterFeature {

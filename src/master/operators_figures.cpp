@@ -62,28 +62,22 @@ Result<Figures> compute_figures(storage::Database& master, std::int64_t now, con
 
 Result<std::vector<InstanceHealthRow>> instance_health(storage::Database& master, deploy::Deployments& deployments,
                                                        std::int64_t now, std::int64_t stale_after) {
-  auto rows = master.with_session([](storage::Session& s) {
-    return s.query("SELECT id, customer_id, bot_username FROM bot_instances WHERE status <> 'deleted' ORDER BY id");
-  });
-  if (!rows) return fail(std::move(rows.error()));
+  // Through Deployments (the contract), customer by customer, not the pipeline's tables.
+  auto customers = master.with_session([](storage::Session& s) { return s.query("SELECT id FROM customers"); });
+  if (!customers) return fail(std::move(customers.error()));
   std::vector<InstanceHealthRow> out;
-  for (const auto& row : *rows) {
-    InstanceHealthRow h;
-    auto status = deployments.status(row.get_int("id"));
-    if (status) {
-      h.status = std::move(*status);
-    } else {
-      h.status.instance_id = row.get_int("id");
-      h.status.customer_id = row.get_int("customer_id");
-      h.status.bot_username = row.opt_string("bot_username").value_or("");
-      h.status.state = domain::BotState::kFailed;
-      h.status.last_error = status.error().to_string();
+  for (const auto& c : *customers) {
+    auto listed = deployments.list(c.get_int("id"));
+    if (!listed) return fail(std::move(listed.error()));
+    for (auto& status : *listed) {
+      if (status.state == domain::BotState::kDeleted) continue;
+      InstanceHealthRow h;
+      h.status = std::move(status);
+      h.failed = h.status.state == domain::BotState::kFailed;
+      h.stale = !h.failed && domain::is_serving(h.status.state) &&
+                (!h.status.heartbeat_at || now - *h.status.heartbeat_at > stale_after);
+      out.push_back(std::move(h));
     }
-    if (h.status.state == domain::BotState::kDeleted) continue;
-    h.failed = h.status.state == domain::BotState::kFailed;
-    h.stale = !h.failed && domain::is_serving(h.status.state) &&
-              (!h.status.heartbeat_at || now - *h.status.heartbeat_at > stale_after);
-    out.push_back(std::move(h));
   }
   auto rank = [](const InstanceHealthRow& h) { return h.failed ? 0 : h.stale ? 1 : 2; };
   std::stable_sort(out.begin(), out.end(), [&](const InstanceHealthRow& a, const InstanceHealthRow& b) {

@@ -63,6 +63,13 @@ Result<void> add_message(storage::Session& s, std::int64_t ticket, std::string_v
   return ok();
 }
 
+// A message as the ticket's screen shows it: the first 300 characters (the operators got it whole).
+std::string shortened(const std::string& body) {
+  auto parts = telegram::split_message(body, 300);
+  if (parts.size() <= 1) return body;
+  return parts.front() + "…";
+}
+
 std::string status_text(Lang lang, const std::string& status) { return t(lang, "master.support.status." + status); }
 
 }  // namespace
@@ -220,7 +227,7 @@ void SupportDesk::install(telegram::Router& r) {
     }
     kb.button("🆕 " + t(lang, "master.support.new"), "support.new");
     turn.answer();
-    turn.reply(std::move(text), desk::built(kb), true);
+    desk::send(turn.bot, turn.chat_id(), text, std::nullopt, desk::built(kb));
   });
 
   r.on_callback("support.view", [&ctx, customer, own_ticket, oops](Turn& turn) {
@@ -244,7 +251,7 @@ void SupportDesk::install(telegram::Router& r) {
       const bool mine = it->get_string("author_kind") == "customer";
       std::string line = (mine ? "👤 " : "🎧 ") + t(lang, mine ? "master.support.you" : "master.support.team") + " · " +
                          desk::moment(it->get_int("created_at"), lang) + "\n" +
-                         telegram::escape_html(it->get_string("body"));
+                         telegram::escape_html(shortened(it->get_string("body")));
       if (!it->is_null("attachment_file_id")) line += " 📷";
       text += "\n\n" + line;
     }
@@ -257,7 +264,7 @@ void SupportDesk::install(telegram::Router& r) {
     }
     kb.button(t(lang, "common.back"), "support.list");
     turn.answer();
-    turn.reply(std::move(text), desk::built(kb), true);
+    desk::send(turn.bot, turn.chat_id(), text, std::nullopt, desk::built(kb));
   });
 
   r.on_callback("support.add", [&ctx, customer, own_ticket](Turn& turn) {

@@ -108,10 +108,16 @@ class DeskTest : public storage::testing::StorageTest {
                   sent.error().to_string());
     };
     features_.push_back(std::make_unique<SupportDesk>(ctx_));
-    features_.push_back(std::make_unique<OperatorDesk>(ctx_));
+    OperatorOptions ops;
+    ops.payments_action = "pay.review";  // the master bot's receipts screen
+    features_.push_back(std::make_unique<OperatorDesk>(ctx_, ops));
     router_ = std::make_shared<telegram::Router>(telegram::make_database_conversation_store(*db_), ctx_.callback_key,
                                                  telegram::RouterOptions{}, clock_);
     for (auto& f : features_) f->install(*router_);
+    router_->on_callback("pay.review", [](telegram::Turn& turn) {
+      turn.answer();
+      turn.reply("Receipts to review: none");
+    });
     router_->on_command("start", [this](telegram::Turn& turn) {
       auto c = desk::ensure_customer(*db_, *turn.user(), clock_.unix_seconds());
       ASSERT_TRUE(c) << c.error().to_string();

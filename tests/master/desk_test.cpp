@@ -96,17 +96,9 @@ TEST_P(DeskTest, ANonOperatorIsRefused) {
   command(alice_, "ops", "⛔️ This is for Mothership's operators only.");
   command(alice_, "start", "Main menu");
   EXPECT_FALSE(find_button(alice_, "Operators"));
-  // An operator's button reaching her (a forwarded screen) is refused all the same.
+  // The operator, pressing the same entry, gets the tools.
   command(operator_, "ops", "Operators' tools");
-  auto figures = find_button(operator_, "Figures");
-  ASSERT_TRUE(figures);
-  auto q = emulator_->press_button(alice_, kBot, figures->first, figures->second);
-  if (q) {  // the emulator lets only the chat's own person press its buttons
-    ASSERT_TRUE(eventually([&] {
-      auto a = emulator_->callback_answer(*q);
-      return a && (*a).value("answered", false);
-    }));
-  }
+  EXPECT_TRUE(find_button(operator_, "Figures"));
   EXPECT_FALSE(saw_since(alice_, 0, "📊 Figures"));
 }
 
@@ -214,6 +206,7 @@ TEST_P(OperatorDeskTest, LookupHealthAndFiguresOverSeededData) {
   EXPECT_DOUBLE_EQ(figures->satisfaction.average, 4.0);
 
   command(operator_, "ops", "Operators' tools");
+  press_to(operator_, "Payments to review", "Receipts to review: none");  // the master bot's own screen
   auto before = message_count(operator_);
   press_to(operator_, "Figures", "📊 Figures");
   EXPECT_EQ(wait_text(operator_, "📊 Figures", before),

@@ -199,6 +199,17 @@ TEST_P(LifecycleTest, MissedTicksSendOnlyTheNearestReminderAndRetryAFailedSend) 
   EXPECT_EQ(scalar("SELECT count(*) AS v FROM subscription_notices"), 2);
 }
 
+TEST_P(LifecycleTest, OnlyTheNewestSubscriptionOfACustomerCounts) {
+  // An old row long past its retention, and the customer's current, paid one.
+  const std::int64_t old = subscribe("starter", kT0 - 100 * kDay, "suspended");
+  const std::int64_t current = subscribe("starter", kT0 + 20 * kDay);
+  EXPECT_TRUE(tick_at(kT0, 0).empty());
+  EXPECT_EQ(state(old), "suspended");
+  EXPECT_EQ(state(current), "active");
+  EXPECT_TRUE(deployments_->calls().empty());
+  EXPECT_TRUE(storage_->tenant(kTenant));
+}
+
 TEST_P(LifecycleTest, RenewingFromGraceKeepsTheBotsAndStartsANewPeriod) {
   const std::int64_t end = kT0 + kDay;
   const std::int64_t sub = subscribe("starter", end);

@@ -74,6 +74,7 @@ constexpr std::array kMessages = {
     DefaultMessage{"master.ops.find", "یافتن مشتری", "Find a customer"},
     DefaultMessage{"master.ops.health", "سلامت ربات\u200cها", "Bots' health"},
     DefaultMessage{"master.ops.figures", "آمار", "Figures"},
+    DefaultMessage{"master.ops.payments", "پرداخت\u200cهای در انتظار بررسی", "Payments to review"},
     DefaultMessage{"master.ops.ask_customer", "شناسهٔ تلگرام، @نام\u200cکاربری یا شمارهٔ مشتری (مثل #12) را بفرستید.",
                    "Send a Telegram id, an @username or a customer number (like #12)."},
     DefaultMessage{"master.ops.not_found", "مشتری\u200cای با این مشخصات پیدا نشد؛ دوباره بفرستید.",
@@ -158,18 +159,21 @@ constexpr std::array kMessages = {
                    "⏳ Only {days} days left on your {package} package (ends {date}). Renew it from the main menu "
                    "(/start)."},
     DefaultMessage{"master.lifecycle.end_1d",
-                   "⚠️ بستهٔ {package} شما فردا، {date}، تمام می\u200cشود. همین حالا از منوی اصلی (/start) تمدید "
+                   "⚠️ بستهٔ {package} شما فردا، {date}، تمام می\u200cشود. همین حالا از منوی اصلی (/start) "
+                   "تمدید "
                    "کنید.",
                    "⚠️ Your {package} package ends tomorrow, {date}. Renew it now from the main menu (/start)."},
     DefaultMessage{
         "master.lifecycle.grace",
-        "⌛️ بستهٔ {package} شما در {date} تمام شد. ربات\u200cهایتان تا {until} همچنان کار "
+        "⌛️ بستهٔ {package} شما در {date} تمام شد. ربات\u200cهایتان تا {until} همچنان "
+        "کار "
         "می\u200cکنند؛ "
         "تا آن موقع از منوی اصلی (/start) تمدید کنید تا متوقف نشوند.",
         "⌛️ Your {package} package ended on {date}. Your bots keep running until {until}; renew from the "
         "main menu (/start) before then so they are not paused."},
     DefaultMessage{"master.lifecycle.suspended",
-                   "⏸ ربات\u200cهای شما معلق شدند: بستهٔ {package} در {date} تمام شد و مهلت آن هم گذشت. "
+                   "⏸ ربات\u200cهای شما معلق شدند: بستهٔ {package} در {date} تمام شد و مهلت آن هم "
+                   "گذشت. "
                    "کاربران "
                    "ربات\u200cها پیام «سرویس موقتاً متوقف است» می\u200cبینند. با تمدید از منوی اصلی (/start) همه "
                    "بی\u200cدرنگ دوباره کار می\u200cکنند. داده\u200cهایتان تا {erase_date} نگه داشته می\u200cشود.",
@@ -177,7 +181,8 @@ constexpr std::array kMessages = {
                    "Their users see that the service is paused. Renew from the main menu (/start) and everything "
                    "runs again at once. Your data is kept until {erase_date}."},
     DefaultMessage{"master.lifecycle.erase_7d",
-                   "⚠️ داده\u200cهای ربات\u200cهای شما (کاربران، سفارش\u200cها، پنل\u200cها) {days} روز دیگر، "
+                   "⚠️ داده\u200cهای ربات\u200cهای شما (کاربران، سفارش\u200cها، پنل\u200cها) {days} روز "
+                   "دیگر، "
                    "در "
                    "{erase_date}، برای همیشه پاک می\u200cشود، مگر اینکه بستهٔ {package} را از منوی اصلی (/start) "
                    "تمدید کنید.",
@@ -189,7 +194,8 @@ constexpr std::array kMessages = {
                    "🚨 Your bots' data will be erased for good tomorrow, {erase_date}. Renew your {package} package "
                    "from the main menu (/start) now to keep it."},
     DefaultMessage{"master.lifecycle.erased",
-                   "🗑 چون بستهٔ {package} تمدید نشد، ربات\u200cها و داده\u200cهایشان پاک شدند. هر زمان "
+                   "🗑 چون بستهٔ {package} تمدید نشد، ربات\u200cها و داده\u200cهایشان پاک شدند. هر "
+                   "زمان "
                    "بخواهید "
                    "می\u200cتوانید از منوی اصلی (/start) دوباره شروع کنید.",
                    "🗑 Your {package} package was not renewed, so your bots and their data were erased. You can "
