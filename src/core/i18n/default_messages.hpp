@@ -27,5 +27,8 @@ std::span<const DefaultMessage> shop_messages();
 std::span<const DefaultMessage> shop_notice_messages();
 std::span<const DefaultMessage> shop_admin_messages();
 std::span<const DefaultMessage> shop_catalog_messages();
+// master_desk_messages.cpp: the master bot's support tickets, operators' tools and
+// subscription lifecycle notices.
+std::span<const DefaultMessage> master_desk_messages();
 
 }  // namespace ms::i18n

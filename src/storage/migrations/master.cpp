@@ -390,6 +390,72 @@ CREATE TABLE instance_heartbeats (
 )
 )sql";
 
+// v5 (issue 7, the subscription lifecycle; engineer O): subscriptions rebuilt on
+// domain::SubscriptionState (trial, active, grace, suspended, cancelled, erased) with the
+// current period (period_start, period_end) and its cycle; rows kept with their ids:
+//   pending   -> trial ending at expires_at (or when it was created): never paid, so no
+//                paid days are invented; paying makes it active, otherwise it is suspended
+//                like an unpaid trial (nothing is erased before the retention ran out)
+//   active    -> active; a missing expires_at becomes starts_at (or created_at) + one cycle
+//   expired   -> suspended (its period is over; renewing brings it back)
+//   cancelled -> cancelled, cancelled_at = updated_at
+// Other tables reference subscriptions, so the rebuild differs: SQLite defers the foreign
+// key checks to the commit (the rows come back with the same ids before it); PostgreSQL
+// drops the references with the table and adds them again.
+// subscription_notices: the lifecycle's notices sent, one per (subscription, kind, period
+// end), so a reminder goes once even across restarts. customers.username (lower case, no
+// '@'): operators find a customer by @username.
+constexpr std::string_view kSubscriptionLifecycle = R"sql(
+{{sqlite}} PRAGMA defer_foreign_keys = ON;
+CREATE TABLE subscriptions_v3_rows AS SELECT * FROM subscriptions;
+{{sqlite}} DROP TABLE subscriptions;
+{{postgres}} DROP TABLE subscriptions CASCADE;
+CREATE TABLE subscriptions (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  package_id BIGINT NOT NULL REFERENCES packages(id) {{deferrable}},
+  state TEXT NOT NULL DEFAULT 'trial'
+    CHECK (state IN ('trial', 'active', 'grace', 'suspended', 'cancelled', 'erased')),
+  cycle TEXT NOT NULL DEFAULT 'monthly' CHECK (cycle IN ('monthly', 'yearly')),
+  period_start BIGINT NOT NULL,
+  period_end BIGINT NOT NULL,
+  cancelled_at BIGINT,
+  auto_renew BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+INSERT INTO subscriptions (id, customer_id, package_id, state, cycle, period_start, period_end, cancelled_at,
+  auto_renew, created_at, updated_at)
+  SELECT id, customer_id, package_id,
+    CASE status WHEN 'pending' THEN 'trial' WHEN 'expired' THEN 'suspended' ELSE status END,
+    billing_period, COALESCE(starts_at, created_at),
+    CASE WHEN status = 'pending' THEN COALESCE(expires_at, created_at)
+      ELSE COALESCE(expires_at, COALESCE(starts_at, created_at) +
+        CASE billing_period WHEN 'yearly' THEN 31536000 ELSE 2592000 END) END,
+    CASE status WHEN 'cancelled' THEN updated_at ELSE NULL END,
+    auto_renew, created_at, updated_at
+  FROM subscriptions_v3_rows ORDER BY id;
+DROP TABLE subscriptions_v3_rows;
+{{postgres}} SELECT setval(pg_get_serial_sequence('subscriptions', 'id'), COALESCE((SELECT MAX(id) FROM subscriptions), 0) + 1, false);
+{{postgres}} ALTER TABLE package_orders ADD CONSTRAINT package_orders_subscription_fk FOREIGN KEY (subscription_id)
+  REFERENCES subscriptions(id) DEFERRABLE INITIALLY IMMEDIATE;
+{{postgres}} ALTER TABLE payments ADD CONSTRAINT payments_subscription_fk FOREIGN KEY (subscription_id)
+  REFERENCES subscriptions(id) DEFERRABLE INITIALLY IMMEDIATE;
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+CREATE INDEX subscriptions_state ON subscriptions (state, period_end);
+CREATE TABLE subscription_notices (
+  id {{pk}},
+  subscription_id BIGINT NOT NULL REFERENCES subscriptions(id) {{deferrable}},
+  kind TEXT NOT NULL
+    CHECK (kind IN ('end_7d', 'end_3d', 'end_1d', 'grace', 'suspended', 'erase_7d', 'erase_1d', 'erased')),
+  period_end BIGINT NOT NULL,
+  sent_at BIGINT NOT NULL,
+  UNIQUE (subscription_id, kind, period_end)
+);
+ALTER TABLE customers ADD COLUMN username TEXT;
+CREATE INDEX customers_username ON customers (username)
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
@@ -398,6 +464,7 @@ const std::vector<Migration>& master() {
       {2, "conversation_state", kConversations},
       {3, "billing", kBilling},
       {4, "instance_heartbeats", kInstanceHeartbeats},
+      {5, "subscription_lifecycle", kSubscriptionLifecycle},
   };
   return list;
 }
