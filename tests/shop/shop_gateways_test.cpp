@@ -350,6 +350,46 @@ TEST_P(ShopGateways, PayPalByWebhookAndReturnAndByCheckingThePayment) {
   EXPECT_EQ(marzban_->hits("POST /api/user"), 2);
 }
 
+TEST_P(ShopGateways, AShortPaymentWaitsForTheShopAndAnExpiredOneIsSaidToHaveFailed) {
+  // Alice sends half of the crypto: the IPN is genuine, the money is not enough. Check
+  // says the shop reviews it (on every press), nothing is made, the owner is told.
+  auto a = checkout(alice_, "🪙");
+  auto half = gw_->nowpayments_pay(a.ref, "partially_paid", 0.5);
+  ASSERT_TRUE(half) << half.error().to_string();
+  EXPECT_EQ(deliver(*half), 200);
+  const std::string in_review = "فروشگاه آن را بررسی می\u200cکند";
+  EXPECT_NE(check(alice_).find(in_review), std::string::npos);
+  EXPECT_NE(check(alice_).find(in_review), std::string::npos);
+  ASSERT_TRUE(eventually([&] {
+    auto pass = shop_->maintain();
+    EXPECT_TRUE(pass) << pass.error().to_string();
+    return saw(owner_, "فقط") && saw(owner_, "منتظر بررسی شماست");
+  }));
+  auto p = payments_->get(a.payment);
+  ASSERT_TRUE(p) << p.error().to_string();
+  EXPECT_EQ(p->state, PaymentState::kAwaitingReview);
+  EXPECT_EQ(p->flag.value_or(""), "partially_paid");
+  EXPECT_EQ(p->received.value_or(Money{}), (Money{125, Currency::kUsd}));
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM orders WHERE status = 'awaiting_payment'"), 1);
+
+  // Bob leaves Stripe's page until the session expires: Check says it did not go through
+  // (and how to start again).
+  auto b = checkout(bob_, "(Stripe)");
+  auto expired = gw_->stripe_expire(b.ref);
+  ASSERT_TRUE(expired) << expired.error().to_string();
+  EXPECT_EQ(deliver(*expired), 200);
+  const std::string answer = check(bob_);
+  EXPECT_EQ(answer.rfind("❌ This payment did not go through", 0), 0u) << answer;
+  EXPECT_EQ(answer.find('{'), std::string::npos) << answer;
+  EXPECT_EQ(payments_->get(b.payment)->state, PaymentState::kExpired);
+
+  EXPECT_EQ(deliveries(alice_) + deliveries(bob_), 0);
+  EXPECT_EQ(photos(alice_) + photos(bob_), 0);
+  EXPECT_EQ(marzban_->user_count(), 0u);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM services"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM wallet_ledger"), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ShopGateways,
                          ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
                          storage::testing::backend_name);
