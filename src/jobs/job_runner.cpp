@@ -444,6 +444,10 @@ void JobRunner::schedule_tick() {
 
 void JobRunner::wake() {
   std::lock_guard lock(mu_);
+  wake_locked();
+}
+
+void JobRunner::wake_locked() {
   if (!pool_ || stopping_) return;
   if (pumping_) {
     pump_again_ = true;
@@ -520,12 +524,11 @@ void JobRunner::pump() {
 }
 
 void JobRunner::finished_one() {
-  {
-    std::lock_guard lock(mu_);
-    --in_flight_;
-    idle_.notify_all();
-  }
-  wake();  // a job finished: room for another, and its follow-ups may be due
+  // All under the lock: once in_flight_ drops, stop() may return and the runner go.
+  std::lock_guard lock(mu_);
+  --in_flight_;
+  wake_locked();  // a job finished: room for another, and its follow-ups may be due
+  idle_.notify_all();
 }
 
 void JobRunner::stop() {

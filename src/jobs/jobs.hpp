@@ -167,6 +167,7 @@ class JobRunner {
   Result<std::vector<Job>> claim(int limit, const std::vector<std::int64_t>& skip);
   void execute(Job job);
   void pump();
+  void wake_locked();  // mu_ held
   void schedule_tick();
   void finished_one();
   void renew_leases();
