@@ -380,7 +380,8 @@ CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHE
 // jobs is rebuilt with millisecond due times and leases (backoffs shorter than a second),
 // the steps a multi-step job finished, and 'dead' for a job out of attempts (old 'failed'
 // rows become 'dead'); job_attempts records every attempt. bot_instances is rebuilt with
-// the states of domain::BotState (old configuring/deploying rows become configured), the
+// the states of domain::BotState (old configuring/deploying rows become configured; the old
+// table is renamed first so the new one is created under its own name), the
 // template version, the deployment's request time and duration, the start and heartbeat
 // times, and deletion (deleted_at, purge_after); a token is unique among instances not
 // deleted (rows are copied in id order without their ids, as v3 did for payments: ids stay
@@ -425,7 +426,8 @@ CREATE TABLE job_attempts (
   error TEXT,
   UNIQUE (job_id, attempt)
 );
-CREATE TABLE bot_instances_v2 (
+ALTER TABLE bot_instances RENAME TO bot_instances_v1;
+CREATE TABLE bot_instances (
   id {{pk}},
   customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
   template_id BIGINT REFERENCES templates(id) {{deferrable}},
@@ -454,16 +456,15 @@ CREATE TABLE bot_instances_v2 (
   deleted_at BIGINT,
   purge_after BIGINT
 );
-INSERT INTO bot_instances_v2 (customer_id, template_id, name, bot_username, telegram_bot_id, token_enc, token_hash,
+INSERT INTO bot_instances (customer_id, template_id, name, bot_username, telegram_bot_id, token_enc, token_hash,
   admin_telegram_id, channel, deploy_backend, status, webhook_secret_enc, last_error, created_at, updated_at,
   deployed_at, deleted_at)
   SELECT customer_id, template_id, name, bot_username, telegram_bot_id, token_enc, token_hash, admin_telegram_id,
     channel, deploy_backend, CASE status WHEN 'configuring' THEN 'configured' WHEN 'deploying' THEN 'configured'
     ELSE status END, webhook_secret_enc, last_error, created_at, updated_at, deployed_at,
     CASE status WHEN 'deleted' THEN updated_at ELSE NULL END
-  FROM bot_instances ORDER BY id;
-DROP TABLE bot_instances;
-ALTER TABLE bot_instances_v2 RENAME TO bot_instances;
+  FROM bot_instances_v1 ORDER BY id;
+DROP TABLE bot_instances_v1;
 CREATE INDEX bot_instances_customer ON bot_instances (customer_id);
 CREATE UNIQUE INDEX bot_instances_token ON bot_instances (token_hash) WHERE deleted_at IS NULL;
 CREATE TABLE deployment_steps (
