@@ -11,7 +11,7 @@
 #include "app/app.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
-#include "app/shops.hpp"
+#include "app/deploy_stack.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
@@ -193,24 +193,23 @@ int serve(const Config& config, const ServeOptions& options) {
   telegram::BotRuntime runtime(telegram_client, timers, telegram_api, {}, {}, &webhooks);
 
   std::thread connector([&] { connect_loop(config, state, server, payments_client); });
-  // Shop bots run in this process (the in-process deployment): once the database is up,
-  // the instances in bot_instances are started and kept in step every few seconds.
+  // Shop bots (the deployment pipeline, app/deploy_stack.hpp): once the database is up,
+  // the bots that should run are started and unfinished deployments resume; from then on
+  // deployments are durable jobs. The master bot gets `stack->deployments()` here.
   http::CurlClient panels_client;
-  std::thread shops([&] {
+  std::thread deployments([&] {
     std::unique_lock lock(state.mu);
     state.wake.wait(lock, [&] { return state.stopping || state.payments; });
     if (state.stopping) return;
-    crypto::SecretBox secrets(*state.keyring);
-    shop::ShopHost host(*state.storage, *state.payments, secrets, panels_client, runtime, SystemClock::instance());
-    ShopReconciler reconciler(*state.storage, *state.keyring, host);
-    while (!state.stopping) {
-      lock.unlock();
-      if (auto changed = reconciler.reconcile(); !changed)
-        spdlog::warn("shop bots: reading the instances failed: {}", changed.error().to_string());
-      lock.lock();
-      state.wake.wait_for(lock, std::chrono::seconds(3), [&] { return state.stopping; });
-    }
+    auto stack = std::make_unique<DeployStack>(config, *state.storage, *state.keyring, *state.payments, runtime,
+                                               telegram_client, panels_client, timers, telegram_api);
     lock.unlock();
+    if (auto started = stack->start(); !started)
+      spdlog::warn("deployments: recovering the bots failed: {}", started.error().to_string());
+    lock.lock();
+    state.wake.wait(lock, [&] { return state.stopping; });
+    lock.unlock();
+    stack.reset();  // waits for running deployment steps, then stops this process's bots
   });
   server.run_until_signal(std::chrono::seconds(10));
   {
@@ -218,7 +217,7 @@ int serve(const Config& config, const ServeOptions& options) {
     state.stopping = true;
   }
   state.wake.notify_all();
-  shops.join();
+  deployments.join();
   runtime.shutdown();
   payments_pool.shutdown();
   connector.join();

@@ -156,6 +156,17 @@ int main(int argc, char** argv) {
     code = with_config(config_path, [&](const ms::Config& c) { return ms::app::runner(c, runner_options); });
   });
 
+  auto* templates = cli.add_subcommand("templates", "Versions of the shop bot template");
+  templates->require_subcommand(1);
+  ms::app::TemplatesRollOptions roll;
+  auto* t_roll = templates->add_subcommand(
+      "roll", "Move every shop bot to a template version with a rolling restart (one at a time, each healthy first)");
+  t_roll->add_option("--version", roll.version, "The template version")->required();
+  t_roll->add_option("--wait", roll.wait_seconds, "Wait up to this many seconds for the roll and print its outcome");
+  t_roll->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::templates_roll(c, roll); });
+  });
+
   auto* panel = cli.add_subcommand("panel", "Work with VPN panels");
   panel->require_subcommand(1);
   ms::app::PanelProbeOptions probe;

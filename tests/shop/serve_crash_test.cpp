@@ -107,18 +107,24 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_TRUE(made) << made.error().to_string();
     ASSERT_EQ(made->exit_code, 0) << made->output;
 
-    // The owner's catalog, written while serve is stopped with the code the shop uses.
+    // serve's deployment pipeline makes the customer's tenant database and starts the shop;
+    // then the owner's catalog is written while serve is stopped, with the code the shop uses.
+    ASSERT_TRUE(start_serve());
     auto storage = storage::Storage::open(serve_->storage_options());
     ASSERT_TRUE(storage) << storage.error().to_string();
     storage_ = std::move(*storage);
-    auto tenant = storage_->master().with_session([](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one("SELECT tenant_id FROM customers");
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return fail(ErrorCode::kNotFound, "no customer");
-      return (*row)->get_int("tenant_id");
-    });
-    ASSERT_TRUE(tenant) << tenant.error().to_string();
-    tenant_id_ = *tenant;
+    auto tenant_of_customer = [&]() -> Result<std::int64_t> {
+      return storage_->master().with_session([](storage::Session& s) -> Result<std::int64_t> {
+        auto row = s.query_one("SELECT tenant_id FROM customers WHERE tenant_id IS NOT NULL");
+        if (!row) return fail(std::move(row.error()));
+        if (!*row) return fail(ErrorCode::kNotFound, "no customer with a tenant yet");
+        return (*row)->get_int("tenant_id");
+      });
+    };
+    ASSERT_TRUE(eventually([&] { return static_cast<bool>(tenant_of_customer()); })) << serve_->log();
+    auto stopped = serve_->stop();
+    ASSERT_TRUE(stopped) << stopped.error().to_string();
+    tenant_id_ = *tenant_of_customer();
     auto db = storage_->tenant(tenant_id_);
     ASSERT_TRUE(db) << db.error().to_string();
     db_ = *db;
