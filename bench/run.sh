@@ -6,7 +6,8 @@
 #   bench/run.sh telegram_bots [--bots N] [--people N] [--rate N] [--seconds N]
 #   bench/run.sh telegram_broadcast [--users N]
 #   bench/run.sh panels [--concurrency 1,8] [--calls N] [--orders N]
-#   bench/run.sh shop [--small N] [--big N] [--backends sqlite,postgres] [--rate N] [--seconds N] [--people N]
+#   bench/run.sh shop [--small N] [--big N] [--backends sqlite,postgres] [--rate N] [--seconds N] [--rounds N]
+#                     [--people N] [--saturate]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels, shop)}
@@ -42,7 +43,8 @@ case "$name" in
     "$root/build/release/bench/panels_bench" "$@"
     ;;
   shop)
-    # The shop bot on a small and a big tenant (users; orders are 10 per user), per backend.
+    # The shop bot on a small and a big tenant (users; orders are 10 per user) in one process,
+    # taking turns, per backend.
     small=1000 big=100000 backends=sqlite,postgres rest=()
     while (($#)); do
       case "$1" in
@@ -62,12 +64,10 @@ case "$name" in
     fi
     results=()
     for backend in ${backends//,/ }; do
-      for users in "$small" "$big"; do
-        args=(--backend "$backend" --users "$users" "${rest[@]}")
-        [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
-        "$root/build/release/bench/shop_bench" "${args[@]}" | tee "$state/out"
-        results+=("$(tail -n 1 "$state/out")")
-      done
+      args=(--backend "$backend" --sizes "$small,$big" "${rest[@]}")
+      [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
+      "$root/build/release/bench/shop_bench" "${args[@]}" | tee "$state/out"
+      results+=("$(tail -n 1 "$state/out")")
     done
     (IFS=,; echo "{\"bench\":\"shop\",\"runs\":[${results[*]}]}")
     ;;

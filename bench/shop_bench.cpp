@@ -1,32 +1,37 @@
 // shop_bench: the VPN shop bot (issue 6) on a small and a big tenant — does it stay fast as
 // the tenant grows?
 //
-//   shop_bench --backend sqlite|postgres [--pg-url URL] [--dir DIR] [--users 1000] [--orders N]
-//              [--people 1000] [--rate 200] [--seconds 15] [--service-share 30]
+//   shop_bench --backend sqlite|postgres [--pg-url URL] [--dir DIR] [--sizes 1000,100000]
+//              [--people 1000] [--rate 200] [--seconds 6] [--rounds 5] [--service-share 30]
+//              [--saturate [--max-rate 6400]]
 //
-// One process on loopback:
-//   * a tenant database seeded fast (multi-row INSERTs in big transactions, not through the
-//     bot): `users` end users, `orders` orders (default 10 per user) spread over them in time
-//     order, and services for `service-share`% of the users (1-3 each, each from one of the
-//     user's completed orders);
+// One process on loopback, with one tenant per size (so that both share every condition of
+// the machine):
+//   * each tenant database seeded fast (shop_bench_seed.cpp; multi-row INSERTs in big
+//     transactions, not through the bot): N end users, 10 orders per user spread over them in
+//     time order, and services for `service-share`% of the users (1-3 each, each from one of
+//     the user's completed orders);
 //   * Telegram: the sandbox emulator behind our HTTP server (its limits off), reached by the
-//     bot over real HTTP; the Bot API route is wrapped so the bench sees each answer the
+//     bots over real HTTP; the Bot API route is wrapped so the bench sees each answer the
 //     moment the emulator accepted it;
-//   * the strict Marzban test panel (the shop's one location), with an account for each
-//     service the bench opens;
-//   * the shop bot in a BotRuntime (our limits off) with Intake::kManual.
-// `people` distinct end users (drawn from the whole table) act through the emulator's person
-// side (a real /start, a real press of a button that is on their screen, its callback data
-// built with telegram::encode_callback and the shop's callback key); the bench reads the
-// update back with getUpdates and hands it to the bot with deliver(), at a fixed offered
-// rate. Latency: from deliver() to the emulator accepting the bot's answer (the menu sent,
-// or the screen edited). Scenarios: `start` (/start), `menu` (buy -> location -> back ->
-// menu), `services` (my services -> one service, with its live usage from the panel -> back
-// -> menu; people who own services), and `referral` (the referral screen -> menu). Memory:
-// VmHWM of the process from the end of seeding.
+//   * per tenant, the strict Marzban test panel (the shop's one location), with an account
+//     for each service the bench opens, and the shop bot, all bots in one BotRuntime (our
+//     limits off) with Intake::kManual.
+// `people` distinct end users of each tenant (drawn from its whole table) act through the
+// emulator's person side (a real /start, a real press of a button that is on their screen,
+// its callback data built with telegram::encode_callback and the shop's callback key); the
+// bench reads the update back with getUpdates and hands it to the bot with deliver(), at a
+// fixed offered rate. Latency: from deliver() to the emulator accepting the bot's answer (the
+// menu sent, or the screen edited). Scenarios: `start` (/start), `menu` (buy -> location ->
+// back -> menu), `services` (my services -> one service, with its live usage from the panel ->
+// back -> menu; people who own services), and `referral` (the referral screen -> menu).
+// Each scenario runs `rounds` times per tenant, the tenants taking turns in an order that
+// alternates (small, big, big, small, ...), so a change in the machine's load falls on both.
+// With --saturate, the offered rate then doubles per step until a tenant's bot falls behind.
+// Memory: VmHWM of the process from the end of seeding.
 //
 // SQLite uses DIR (default: a fresh temp directory, removed afterwards). PostgreSQL needs a
-// scratch database in URL; the bench's tenant is erased at the end.
+// scratch database in URL; the bench's tenants are erased at the end.
 // Prints human lines, then one JSON object on the last line.
 #include <malloc.h>
 #include <sys/resource.h>
@@ -65,6 +70,7 @@
 #include "sandbox/routes.hpp"
 #include "shop/settings.hpp"
 #include "shop/shop.hpp"
+#include "shop_bench_seed.hpp"
 #include "storage/storage.hpp"
 #include "telegram/callback_data.hpp"
 #include "telegram/runtime.hpp"
@@ -80,12 +86,14 @@ struct Flags {
   std::string backend = "sqlite";
   std::string pg_url;
   std::string dir;
-  int users = 1'000;
-  std::int64_t orders = -1;  // default: 10 per user
+  std::vector<int> sizes = {1'000, 100'000};  // users per tenant; orders are 10 per user
   int people = 1'000;
   int rate = 200;
-  int seconds = 15;
+  int seconds = 6;         // per round
+  int rounds = 5;          // each scenario alternates between the tenants this many times
   int service_share = 30;  // % of users with 1-3 services
+  bool saturate = false;   // then: raise the rate until the bot falls behind
+  int max_rate = 6'400;
 };
 
 [[noreturn]] void die(const std::string& what) {
@@ -97,6 +105,18 @@ template <class T>
 T must(ms::Result<T> r, const char* what) {
   if (!r) die(std::string(what) + ": " + r.error().to_string());
   if constexpr (!std::is_void_v<T>) return std::move(*r);
+}
+
+std::vector<int> parse_sizes(const std::string& text) {
+  std::vector<int> out;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const auto comma = text.find(',', at);
+    out.push_back(std::stoi(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at)));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
 }
 
 Flags parse(int argc, char** argv) {
@@ -113,26 +133,31 @@ Flags parse(int argc, char** argv) {
       f.pg_url = next();
     else if (a == "--dir")
       f.dir = next();
-    else if (a == "--users")
-      f.users = std::stoi(next());
-    else if (a == "--orders")
-      f.orders = std::stoll(next());
+    else if (a == "--sizes")
+      f.sizes = parse_sizes(next());
     else if (a == "--people")
       f.people = std::stoi(next());
     else if (a == "--rate")
       f.rate = std::stoi(next());
     else if (a == "--seconds")
       f.seconds = std::stoi(next());
+    else if (a == "--rounds")
+      f.rounds = std::stoi(next());
     else if (a == "--service-share")
       f.service_share = std::stoi(next());
+    else if (a == "--saturate")
+      f.saturate = true;
+    else if (a == "--max-rate")
+      f.max_rate = std::stoi(next());
     else
       die("unknown flag " + a);
   }
   if (f.backend != "sqlite" && f.backend != "postgres") die("--backend is sqlite or postgres");
   if (f.backend == "postgres" && f.pg_url.empty()) die("--backend postgres needs --pg-url");
-  if (f.users < 1 || f.people < 1 || f.rate < 1 || f.seconds < 1) die("sizes and rates must be >= 1");
-  if (f.orders < 0) f.orders = 10LL * f.users;
-  f.people = std::min(f.people, f.users);
+  if (f.sizes.empty() || f.sizes.size() > 4) die("--sizes takes one to four tenant sizes");
+  for (int s : f.sizes)
+    if (s < 1) die("sizes must be >= 1");
+  if (f.people < 1 || f.rate < 1 || f.seconds < 1 || f.rounds < 1) die("people, rates and times must be >= 1");
   return f;
 }
 
@@ -167,165 +192,7 @@ double percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-// ---- seeding ------------------------------------------------------------------------------
-
-constexpr std::int64_t kTelegramBase = 700'000'000;  // end user i has Telegram id kTelegramBase + i
-constexpr std::int64_t kPlanPrice = 1'500'000;
-
-struct Seeded {
-  std::vector<std::int64_t> newest_service;  // per user index: the newest service id, 0 = none
-  std::int64_t services = 0;
-  double seconds = 0;
-};
-
-std::string language_of(int user_index) { return user_index % 5 == 4 ? "en" : "fa"; }
-
-// Multi-row INSERTs of literal values (numbers and fixed words only), 500 rows a statement,
-// 100 statements a transaction, all on one connection.
-class BulkInserter {
- public:
-  BulkInserter(ms::storage::Session& session, std::string head) : s_(session), head_(std::move(head)) {}
-  void add(std::string row) {
-    rows_.push_back(std::move(row));
-    if (rows_.size() == kRowsPerStatement) flush_statement();
-  }
-  void finish() {
-    flush_statement();
-    commit();
-  }
-
- private:
-  static constexpr std::size_t kRowsPerStatement = 500;
-  static constexpr std::size_t kStatementsPerTransaction = 100;
-
-  void flush_statement() {
-    if (rows_.empty()) return;
-    std::string sql = head_;
-    for (std::size_t i = 0; i < rows_.size(); ++i) {
-      if (i) sql += ',';
-      sql += rows_[i];
-    }
-    rows_.clear();
-    statements_.push_back(std::move(sql));
-    if (statements_.size() == kStatementsPerTransaction) commit();
-  }
-  void commit() {
-    if (statements_.empty()) return;
-    must(s_.exec("BEGIN"), "seed: begin");
-    for (const auto& sql : statements_) must(s_.exec(sql), "seed insert");
-    must(s_.exec("COMMIT"), "seed: commit");
-    statements_.clear();
-  }
-
-  ms::storage::Session& s_;
-  std::string head_;
-  std::vector<std::string> rows_;
-  std::vector<std::string> statements_;
-};
-
-Seeded seed(ms::storage::Session& db, const Flags& f, std::int64_t panel_id, const std::vector<std::int64_t>& plans,
-            std::int64_t now) {
-  Seeded out;
-  const bool sqlite = db.backend() == ms::storage::Backend::kSqlite;
-  // SQLite's 2 MB page cache makes the random index inserts of a million rows crawl; the
-  // seeding connection gets 64 MB, and the default back before the bot uses it.
-  if (sqlite) must(db.exec("PRAGMA cache_size = -65536"), "cache size");
-  const auto t0 = SteadyClock::now();
-  std::mt19937_64 rng(42);
-  const std::int64_t two_years = 2 * 365 * 86'400;
-
-  std::vector<std::string> referral_rows;  // a referred user's row in `referrals` too
-  BulkInserter users(db,
-                     "INSERT INTO users (id, telegram_id, username, first_name, language, balance_minor, currency, "
-                     "referrer_id, created_at, updated_at, last_seen_at) VALUES ");
-  for (int i = 0; i < f.users; ++i) {
-    const std::int64_t id = i + 1;
-    const std::int64_t created = now - two_years + static_cast<std::int64_t>(rng() % two_years);
-    const std::string referrer = (i > 10 && rng() % 10 == 0) ? std::to_string(1 + rng() % i) : "NULL";
-    if (referrer != "NULL") {
-      referral_rows.push_back("(" + referrer + "," + std::to_string(id) + "," + std::to_string((rng() % 2) * 150'000) +
-                              ",'IRR'," + std::to_string(created) + ")");
-    }
-    const std::int64_t balance = rng() % 4 == 0 ? static_cast<std::int64_t>(rng() % 50) * 100'000 : 0;
-    users.add("(" + std::to_string(id) + "," + std::to_string(kTelegramBase + i) + ",'user_" + std::to_string(i) +
-              "','User " + std::to_string(i) + "','" + language_of(i) + "'," + std::to_string(balance) + ",'IRR'," +
-              referrer + "," + std::to_string(created) + "," + std::to_string(created) + "," + std::to_string(created) +
-              ")");
-  }
-  users.finish();
-  BulkInserter referrals(
-      db, "INSERT INTO referrals (referrer_id, referred_id, reward_minor, currency, created_at) VALUES ");
-  for (auto& row : referral_rows) referrals.add(std::move(row));
-  referrals.finish();
-
-  // How many services each user ends up with: service_share% have 1-3.
-  std::vector<std::uint8_t> wanted(static_cast<std::size_t>(f.users), 0), made(static_cast<std::size_t>(f.users), 0);
-  for (auto& w : wanted) {
-    if (static_cast<int>(rng() % 100) < f.service_share) w = static_cast<std::uint8_t>(1 + rng() % 3);
-  }
-  out.newest_service.assign(static_cast<std::size_t>(f.users), 0);
-
-  static constexpr const char* kOtherStatus[] = {"completed", "completed", "completed", "completed", "completed",
-                                                 "cancelled", "cancelled", "pending",   "failed",    "refunded"};
-  static constexpr const char* kServiceStatus[] = {"active", "active", "active",  "active",  "active",
-                                                   "active", "active", "expired", "expired", "disabled"};
-  BulkInserter orders(db,
-                      "INSERT INTO orders (id, user_id, plan_id, kind, status, amount_minor, currency, created_at, "
-                      "updated_at) VALUES ");
-  BulkInserter services(db,
-                        "INSERT INTO services (id, user_id, plan_id, panel_id, order_id, panel_username, status, "
-                        "subscription_url, traffic_limit_bytes, traffic_used_bytes, expires_at, auto_renew, "
-                        "created_at, updated_at) VALUES ");
-  std::int64_t service_id = 0;
-  std::vector<std::string> service_rows;
-  for (std::int64_t j = 1; j <= f.orders; ++j) {
-    const auto u = static_cast<std::size_t>(rng() % static_cast<std::uint64_t>(f.users));
-    const std::int64_t created = now - two_years + (two_years * j) / (f.orders + 1);
-    const std::int64_t plan = plans[rng() % plans.size()];
-    const bool for_service = made[u] < wanted[u];
-    const char* kind = for_service ? "new" : (rng() % 3 == 0 ? "new" : "renew");
-    const char* status = for_service ? "completed" : kOtherStatus[rng() % 10];
-    orders.add("(" + std::to_string(j) + "," + std::to_string(u + 1) + "," + std::to_string(plan) + ",'" + kind +
-               "','" + status + "'," + std::to_string(kPlanPrice) + ",'IRR'," + std::to_string(created) + "," +
-               std::to_string(created) + ")");
-    if (for_service) {
-      ++made[u];
-      ++service_id;
-      out.newest_service[u] = service_id;
-      const std::string name = "u" + std::to_string(u) + "_" + std::to_string(made[u]);
-      const char* st = kServiceStatus[rng() % 10];
-      const std::int64_t expires = std::string_view(st) == "expired"
-                                       ? now - static_cast<std::int64_t>(rng() % 86'400)
-                                       : now + static_cast<std::int64_t>(rng() % 2'592'000);
-      service_rows.push_back("(" + std::to_string(service_id) + "," + std::to_string(u + 1) + "," +
-                             std::to_string(plan) + "," + std::to_string(panel_id) + "," + std::to_string(j) + ",'" +
-                             name + "','" + st + "','http://127.0.0.1:1/sub/" + name + "'," +
-                             std::to_string(50LL << 30) + "," + std::to_string(rng() % (50LL << 30)) + "," +
-                             std::to_string(expires) + "," + std::to_string(rng() % 2) + "," + std::to_string(created) +
-                             "," + std::to_string(created) + ")");
-    }
-  }
-  orders.finish();
-  for (auto& row : service_rows) services.add(std::move(row));
-  services.finish();
-  out.services = service_id;
-
-  if (sqlite) {
-    must(db.exec("PRAGMA cache_size = -2000"), "cache size");
-  } else {
-    // Explicit ids do not move BIGSERIAL sequences; and a real tenant's tables would have been
-    // vacuumed and analyzed by autovacuum long ago (left to it, the vacuum of a fresh million
-    // rows may run during the measurement and compete with the bot for the cores).
-    for (const char* t : {"users", "orders", "services", "referrals"}) {
-      must(db.query(std::string("SELECT setval(pg_get_serial_sequence('") + t + "', 'id'), (SELECT max(id) FROM " + t +
-                    "))"),
-           "sequences");
-    }
-    must(db.exec("VACUUM ANALYZE"), "vacuum");
-  }
-  out.seconds = seconds_since(t0);
-  return out;
-}
+constexpr std::int64_t kTelegramBase = 700'000'000;  // tenant k's end user i: + k * 10^8 + i
 
 // ---- the people and what the bench sees of the bot's answers ------------------------------
 
@@ -537,7 +404,15 @@ struct Driver {
   }
 };
 
-json measure(Driver& d, const std::vector<std::size_t>& pool, const Scenario& s, const Flags& f) {
+// One timed run of a scenario over a pool: what was offered and answered, and every latency.
+struct Measured {
+  std::int64_t delivered = 0, answered = 0, unanswered = 0, errors = 0, no_free_person = 0;
+  double offered_per_s = 0, answered_per_s = 0;
+  std::vector<double> latencies_ms;
+  std::map<std::string, std::vector<double>> actions;
+};
+
+Measured measure(Driver& d, const std::vector<std::size_t>& pool, const Scenario& s, int rate, int seconds) {
   {
     std::lock_guard lock(d.obs.mutex);
     d.obs.recording = true;
@@ -548,43 +423,73 @@ json measure(Driver& d, const std::vector<std::size_t>& pool, const Scenario& s,
   const std::int64_t errors_before = d.obs.errors, not_idle_before = d.not_idle;
   const std::int64_t t0 = now_ns();
   const auto started = SteadyClock::now();
-  const std::int64_t delivered = d.run(pool, s, static_cast<std::int64_t>(f.rate) * f.seconds, f.rate);
+  Measured m;
+  m.delivered = d.run(pool, s, static_cast<std::int64_t>(rate) * seconds, rate);
   const double offered_s = seconds_since(started);
   d.wait_idle(10s);
   std::lock_guard lock(d.obs.mutex);
   d.obs.recording = false;
-  std::int64_t unanswered = 0;
-  for (const auto& p : d.obs.people) unanswered += p.busy ? 1 : 0;
+  for (const auto& p : d.obs.people) m.unanswered += p.busy ? 1 : 0;
   const double window_s = d.obs.answered ? static_cast<double>(d.obs.last_answer_ns - t0) / 1e9 : offered_s;
-  json actions = json::object();
-  for (const auto& [name, st] : d.obs.actions) {
-    actions[name] = {{"n", st.ms.size()}, {"p50_ms", percentile(st.ms, 0.5)}, {"p99_ms", percentile(st.ms, 0.99)}};
-  }
-  json out = {{"people", pool.size()},
-              {"delivered", delivered},
-              {"offered_per_s", static_cast<double>(delivered) / offered_s},
-              {"answered", d.obs.answered},
-              {"answered_per_s", static_cast<double>(d.obs.answered) / window_s},
-              {"unanswered", unanswered},
-              {"errors", d.obs.errors - errors_before},
-              {"no_free_person", d.not_idle - not_idle_before},
-              {"p50_ms", percentile(d.obs.latencies_ms, 0.50)},
-              {"p99_ms", percentile(d.obs.latencies_ms, 0.99)},
-              {"max_ms", percentile(d.obs.latencies_ms, 1.0)},
-              {"actions", actions}};
-  std::cout << "  " << s.name << ": " << delivered << " delivered in " << offered_s << " s, " << d.obs.answered
-            << " answered (" << out["answered_per_s"].get<double>() << "/s), p50 " << out["p50_ms"].get<double>()
-            << " ms, p99 " << out["p99_ms"].get<double>() << " ms, max " << out["max_ms"].get<double>()
-            << " ms; errors " << out["errors"] << ", unanswered " << unanswered << "\n";
-  for (const auto& [name, a] : actions.items()) {
-    std::cout << "    " << name << ": n " << a["n"] << ", p50 " << a["p50_ms"].get<double>() << " ms, p99 "
-              << a["p99_ms"].get<double>() << " ms\n";
-  }
-  std::cout << std::flush;
-  return out;
+  m.answered = d.obs.answered;
+  m.offered_per_s = static_cast<double>(m.delivered) / offered_s;
+  m.answered_per_s = static_cast<double>(d.obs.answered) / window_s;
+  m.errors = d.obs.errors - errors_before;
+  m.no_free_person = d.not_idle - not_idle_before;
+  m.latencies_ms = std::move(d.obs.latencies_ms);
+  for (auto& [name, st] : d.obs.actions) m.actions[name] = std::move(st.ms);
+  return m;
 }
 
+double median(std::vector<double> v) { return percentile(std::move(v), 0.5); }
+
+// Every round of one scenario on one tenant, pooled.
+struct Pooled {
+  std::vector<Measured> rounds;
+
+  json summary() const {
+    std::vector<double> all, round_p50, round_p99;
+    std::map<std::string, std::vector<double>> actions;
+    std::int64_t delivered = 0, answered = 0, unanswered = 0, errors = 0;
+    double answered_per_s = 0;
+    for (const auto& m : rounds) {
+      all.insert(all.end(), m.latencies_ms.begin(), m.latencies_ms.end());
+      round_p50.push_back(percentile(m.latencies_ms, 0.5));
+      round_p99.push_back(percentile(m.latencies_ms, 0.99));
+      for (const auto& [name, v] : m.actions) actions[name].insert(actions[name].end(), v.begin(), v.end());
+      delivered += m.delivered;
+      answered += m.answered;
+      unanswered += m.unanswered;
+      errors += m.errors;
+      answered_per_s += m.answered_per_s / static_cast<double>(rounds.size());
+    }
+    json acts = json::object();
+    for (const auto& [name, v] : actions)
+      acts[name] = {{"n", v.size()}, {"p50_ms", percentile(v, 0.5)}, {"p99_ms", percentile(v, 0.99)}};
+    return {{"rounds", rounds.size()},          {"delivered", delivered},          {"answered", answered},
+            {"answered_per_s", answered_per_s}, {"unanswered", unanswered},        {"errors", errors},
+            {"p50_ms", percentile(all, 0.5)},   {"p99_ms", percentile(all, 0.99)}, {"max_ms", percentile(all, 1.0)},
+            {"round_p50_ms", round_p50},        {"round_p99_ms", round_p99},       {"actions", acts}};
+  }
+};
+
 }  // namespace
+
+// One tenant of the run: its database, its panel, its bot in the shared runtime, its people.
+struct Tenant {
+  int users = 0;
+  std::int64_t id = 0;
+  std::shared_ptr<ms::storage::Database> db;
+  std::unique_ptr<ms::marzban_test::MarzbanTestServer> marzban;
+  std::int64_t panel_id = 0;
+  shop_bench::Seeded seeded;
+  ms::sandbox::BotCredentials bot;
+  std::shared_ptr<ms::payments::PaymentService> payments;
+  std::shared_ptr<ms::shop::ShopBot> shop;
+  std::unique_ptr<Driver> driver;
+  std::vector<std::size_t> everyone, owners;  // indexes into the observer's people
+  std::map<std::string, Pooled> results;      // per scenario
+};
 
 int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::warn);
@@ -610,8 +515,6 @@ int main(int argc, char** argv) {
   }
   auto storage = must(ms::storage::Storage::open(so), "open storage");
   must(storage->migrate(), "migrate");
-  const std::int64_t tenant = 920'000 + ::getpid() % 10'000;
-  auto db = must(storage->create_tenant(tenant), "create tenant");
   const std::int64_t now = ms::SystemClock::instance().unix_seconds();
 
   // Telegram (the emulator, its limits off) behind our HTTP server, watched.
@@ -626,143 +529,163 @@ int main(int argc, char** argv) {
   add_observed_bot_api(server.router(), emulator, observer);
   must(server.start(), "start the emulator's server");
   const std::string api = "http://127.0.0.1:" + std::to_string(server.bound_port()) + "/sandbox";
-  auto bot = must(emulator.create_bot("shop_bench_bot", "Shop bench"), "create bot");
   auto owner = must(emulator.create_user({0, "Owner", "", "", "fa"}), "owner")["id"].get<std::int64_t>();
 
-  // The panel, the plans, the settings: the owner's shop.
-  ms::marzban_test::MarzbanTestServer marzban;
-  must(marzban.start(), "start the Marzban test panel");
   ms::crypto::SecretBox box{ms::crypto::Keyring(ms::crypto::generate_key())};
-  ms::panels::PanelRepository panels(*db, box);
-  ms::panels::PanelRecord pr;
-  pr.name = "Germany";
-  pr.base_url = marzban.base_url();
-  pr.username = "admin";
-  pr.password = ms::crypto::Secret("admin");
-  const std::int64_t panel_id = must(panels.insert(pr, now), "panel");
-  std::vector<std::int64_t> plans;
-  must(db->with_session([&](ms::storage::Session& s) -> ms::Result<void> {
-    const std::vector<std::tuple<std::string, int, std::int64_t, std::string>> list = {
-        {"1 Month 50GB", 30, 1'500'000, "service"},
-        {"3 Months 150GB", 90, 4'000'000, "service"},
-        {"1 Month Unlimited", 30, 2'500'000, "service"},
-        {"+10GB", 1, 300'000, "traffic"}};
-    for (const auto& [name, days, price, kind] : list) {
-      auto row = s.query_one(
-          "INSERT INTO plans (name, panel_id, duration_days, traffic_bytes, price_minor, currency, kind, created_at, "
-          "updated_at) VALUES (:n, :p, :d, :t, :price, 'IRR', :kind, :now, :now) RETURNING id",
-          {{"n", name},
-           {"p", panel_id},
-           {"d", std::int64_t{days}},
-           {"t", std::int64_t{50LL << 30}},
-           {"price", price},
-           {"kind", kind},
-           {"now", now}});
-      if (!row) return ms::fail(std::move(row.error()));
-      if (kind == "service") plans.push_back((*row)->get_int("id"));
-    }
-    return ms::ok();
-  }),
-       "plans");
-  ms::shop::ShopSettings settings;
-  settings.admins = {{owner, ms::shop::AdminRole::kOwner}};
-  settings.trial.enabled = true;
-  settings.referral_percent = 10;
-  settings.antispam.max_updates = 1'000'000;  // the bench's people act faster than people do
-  must(ms::shop::save_settings(*db, settings, now), "settings");
-
-  std::cout << "seeding " << f.backend << ": " << f.users << " users, " << f.orders << " orders, services for "
-            << f.service_share << "% of the users\n"
-            << std::flush;
-  const Seeded seeded = must(
-      db->with_session([&](ms::storage::Session& s) -> ms::Result<Seeded> { return seed(s, f, panel_id, plans, now); }),
-      "seed");
-  malloc_trim(0);  // what seeding freed goes back to the system before memory is measured
-  std::cout << "seeded in " << seeded.seconds << " s (" << seeded.services << " services; "
-            << static_cast<double>(f.users + f.orders + seeded.services) / seeded.seconds << " rows/s)\n"
-            << std::flush;
-
-  // The people: `people` distinct end users drawn from the whole table.
-  std::mt19937_64 rng(7);
-  std::vector<std::size_t> indexes(static_cast<std::size_t>(f.users));
-  for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
-  std::shuffle(indexes.begin(), indexes.end(), rng);
-  indexes.resize(static_cast<std::size_t>(f.people));
-  std::vector<std::size_t> everyone, owners;
   ms::http::CurlClient http;
-  ms::panels::MarzbanPanel panel(
-      http, ms::panels::marzban_options(*must(panels.get(panel_id), "panel"), panels, ms::SystemClock::instance()));
-  const auto setup_started = SteadyClock::now();
-  for (std::size_t u : indexes) {
-    Person p;
-    p.telegram_id = kTelegramBase + static_cast<std::int64_t>(u);
-    p.service_id = seeded.newest_service[u];
-    const std::string lang = language_of(static_cast<int>(u));
-    must(emulator.create_user({p.telegram_id, "User " + std::to_string(u), "", "user_" + std::to_string(u), lang}),
-         "person");
-    if (p.service_id) {
-      // The account behind the service they open; its name is the seeded one.
-      auto name = must(db->with_session([&](ms::storage::Session& s) -> ms::Result<std::string> {
-        auto row = s.query_one("SELECT panel_username FROM services WHERE id = :id", {{"id", p.service_id}});
-        if (!row) return ms::fail(std::move(row.error()));
-        return (*row)->get_string("panel_username");
-      }),
-                       "service name");
-      ms::panels::NewAccount a;
-      a.username = name;
-      a.inbounds = {{ms::panels::Protocol::kVless, {}}};
-      a.data_limit_bytes = 50LL << 30;
-      a.expire_at = now + 20 * 86'400;
-      if (auto made = panel.create(a); !made) die("panel account " + name + ": " + made.error().describe());
-      marzban.set_used_traffic(name, static_cast<std::int64_t>(rng() % (40LL << 30)));
-      owners.push_back(observer.people.size());
-    }
-    observer.by_chat[p.telegram_id] = observer.people.size();
-    everyone.push_back(observer.people.size());
-    observer.people.push_back(p);
-  }
-  std::cout << everyone.size() << " people (" << owners.size() << " with services, their panel accounts made) in "
-            << seconds_since(setup_started) << " s\n"
-            << std::flush;
-
-  // The shop bot in a runtime, updates handed in with deliver().
   ms::TimerQueue timers;
   ms::telegram::RuntimeOptions ro;
   ro.limits.enabled = false;
   ms::telegram::BotRuntime runtime(http, timers, api, ro);
-  std::vector<std::shared_ptr<ms::payments::PaymentProvider>> providers;
-  providers.push_back(std::make_shared<ms::payments::CardToCardProvider>(
-      ms::payments::CardToCardSettings{"6037990000001234", "Owner"}));
-  ms::payments::ServiceOptions pso;
-  pso.account = "t" + std::to_string(tenant);
-  auto payments =
-      std::make_shared<ms::payments::PaymentService>(*db, std::move(providers), ms::SystemClock::instance(), pso);
-  ms::shop::ShopDeps deps;
-  deps.tenant_id = tenant;
-  deps.db = db;
-  deps.payments = payments;
-  deps.secrets = &box;
-  deps.http = &http;
-  deps.runtime = &runtime;
-  deps.bot_key = 1;
-  deps.bot_username = bot.username;
-  deps.callback_key = "shop-bench-callback-key";
-  auto shop = must(ms::shop::ShopBot::create(deps), "shop bot");
-  must(runtime.add({1, bot.token, ms::telegram::Intake::kManual, "", shop}), "add the bot");
 
-  Driver driver{emulator, runtime, observer, bot.token, bot.username, deps.callback_key};
+  // The tenants, each a shop of its own (a database, a Marzban test panel, a bot), all
+  // in this one process, so that they share every other condition of the machine.
+  std::vector<Tenant> tenants(f.sizes.size());
+  for (std::size_t k = 0; k < tenants.size(); ++k) {
+    Tenant& t = tenants[k];
+    t.users = f.sizes[k];
+    t.id = 920'000 + (::getpid() % 10'000) * 10 + static_cast<std::int64_t>(k);
+    t.db = must(storage->create_tenant(t.id), "create tenant");
+    t.marzban = std::make_unique<ms::marzban_test::MarzbanTestServer>();
+    must(t.marzban->start(), "start the Marzban test panel");
+    t.bot = must(emulator.create_bot("shop_bench_" + std::to_string(k) + "_bot", "Shop bench"), "create bot");
+
+    ms::panels::PanelRepository panels(*t.db, box);
+    ms::panels::PanelRecord pr;
+    pr.name = "Germany";
+    pr.base_url = t.marzban->base_url();
+    pr.username = "admin";
+    pr.password = ms::crypto::Secret("admin");
+    t.panel_id = must(panels.insert(pr, now), "panel");
+    std::vector<std::int64_t> plans;
+    must(t.db->with_session([&](ms::storage::Session& s) -> ms::Result<void> {
+      const std::vector<std::tuple<std::string, int, std::int64_t, std::string>> list = {
+          {"1 Month 50GB", 30, 1'500'000, "service"},
+          {"3 Months 150GB", 90, 4'000'000, "service"},
+          {"1 Month Unlimited", 30, 2'500'000, "service"},
+          {"+10GB", 1, 300'000, "traffic"}};
+      for (const auto& [name, days, price, kind] : list) {
+        auto row = s.query_one(
+            "INSERT INTO plans (name, panel_id, duration_days, traffic_bytes, price_minor, currency, kind, created_at, "
+            "updated_at) VALUES (:n, :p, :d, :t, :price, 'IRR', :kind, :now, :now) RETURNING id",
+            {{"n", name},
+             {"p", t.panel_id},
+             {"d", std::int64_t{days}},
+             {"t", std::int64_t{50LL << 30}},
+             {"price", price},
+             {"kind", kind},
+             {"now", now}});
+        if (!row) return ms::fail(std::move(row.error()));
+        if (kind == "service") plans.push_back((*row)->get_int("id"));
+      }
+      return ms::ok();
+    }),
+         "plans");
+    ms::shop::ShopSettings settings;
+    settings.admins = {{owner, ms::shop::AdminRole::kOwner}};
+    settings.trial.enabled = true;
+    settings.referral_percent = 10;
+    settings.antispam.max_updates = 1'000'000;  // the bench's people act faster than people do
+    must(ms::shop::save_settings(*t.db, settings, now), "settings");
+
+    shop_bench::SeedSpec spec;
+    spec.users = t.users;
+    spec.orders = 10LL * t.users;
+    spec.service_share = f.service_share;
+    spec.telegram_base = kTelegramBase + static_cast<std::int64_t>(k) * 100'000'000;
+    spec.panel_id = t.panel_id;
+    spec.plans = plans;
+    spec.now = now;
+    std::cout << "seeding " << f.backend << " tenant " << k << ": " << spec.users << " users, " << spec.orders
+              << " orders, services for " << f.service_share << "% of the users\n"
+              << std::flush;
+    t.seeded = must(t.db->with_session([&](ms::storage::Session& s) -> ms::Result<shop_bench::Seeded> {
+      return shop_bench::seed(s, spec);
+    }),
+                    "seed");
+    malloc_trim(0);  // what seeding freed goes back to the system before memory is measured
+    std::cout << "seeded in " << t.seeded.seconds << " s (" << t.seeded.services << " services; "
+              << static_cast<double>(spec.users + spec.orders + t.seeded.services) / t.seeded.seconds << " rows/s)\n"
+              << std::flush;
+
+    // The people: `people` distinct end users drawn from the whole table.
+    std::mt19937_64 rng(7);
+    std::vector<std::size_t> indexes(static_cast<std::size_t>(t.users));
+    for (std::size_t i = 0; i < indexes.size(); ++i) indexes[i] = i;
+    std::shuffle(indexes.begin(), indexes.end(), rng);
+    indexes.resize(std::min(indexes.size(), static_cast<std::size_t>(f.people)));
+    ms::panels::MarzbanPanel panel(
+        http, ms::panels::marzban_options(*must(panels.get(t.panel_id), "panel"), panels, ms::SystemClock::instance()));
+    for (std::size_t u : indexes) {
+      Person p;
+      p.telegram_id = spec.telegram_base + static_cast<std::int64_t>(u);
+      p.service_id = t.seeded.newest_service[u];
+      must(emulator.create_user({p.telegram_id, "User " + std::to_string(u), "",
+                                 "t" + std::to_string(k) + "_user_" + std::to_string(u),
+                                 shop_bench::language_of(static_cast<int>(u))}),
+           "person");
+      std::lock_guard lock(observer.mutex);
+      if (p.service_id) {
+        // The account behind the service they open; its name is the seeded one.
+        auto name = must(t.db->with_session([&](ms::storage::Session& s) -> ms::Result<std::string> {
+          auto row = s.query_one("SELECT panel_username FROM services WHERE id = :id", {{"id", p.service_id}});
+          if (!row) return ms::fail(std::move(row.error()));
+          return (*row)->get_string("panel_username");
+        }),
+                         "service name");
+        ms::panels::NewAccount acc;
+        acc.username = name;
+        acc.inbounds = {{ms::panels::Protocol::kVless, {}}};
+        acc.data_limit_bytes = 50LL << 30;
+        acc.expire_at = now + 20 * 86'400;
+        if (auto made = panel.create(acc); !made) die("panel account " + name + ": " + made.error().describe());
+        t.marzban->set_used_traffic(name, static_cast<std::int64_t>(rng() % (40LL << 30)));
+        t.owners.push_back(observer.people.size());
+      }
+      observer.by_chat[p.telegram_id] = observer.people.size();
+      t.everyone.push_back(observer.people.size());
+      observer.people.push_back(p);
+    }
+    std::cout << t.everyone.size() << " people (" << t.owners.size() << " with services)\n" << std::flush;
+
+    // The shop bot in the runtime, updates handed in with deliver().
+    std::vector<std::shared_ptr<ms::payments::PaymentProvider>> providers;
+    providers.push_back(std::make_shared<ms::payments::CardToCardProvider>(
+        ms::payments::CardToCardSettings{"6037990000001234", "Owner"}));
+    ms::payments::ServiceOptions pso;
+    pso.account = "t" + std::to_string(t.id);
+    t.payments =
+        std::make_shared<ms::payments::PaymentService>(*t.db, std::move(providers), ms::SystemClock::instance(), pso);
+    ms::shop::ShopDeps deps;
+    deps.tenant_id = t.id;
+    deps.db = t.db;
+    deps.payments = t.payments;
+    deps.secrets = &box;
+    deps.http = &http;
+    deps.runtime = &runtime;
+    deps.bot_key = static_cast<ms::telegram::BotKey>(k + 1);
+    deps.bot_username = t.bot.username;
+    deps.callback_key = "shop-bench-callback-key-" + std::to_string(k);
+    t.shop = must(ms::shop::ShopBot::create(deps), "shop bot");
+    must(runtime.add({deps.bot_key, t.bot.token, ms::telegram::Intake::kManual, "", t.shop}), "add the bot");
+    t.driver = std::make_unique<Driver>(
+        Driver{emulator, runtime, observer, t.bot.token, t.bot.username, deps.callback_key, deps.bot_key});
+  }
+
   const Scenario start{
       "start", 1, [](const Person&) {
         return std::tuple{std::string("start"), std::vector<ms::telegram::CallbackArg>{}, Screen::kMenu};
       }};
+  // Each tenant has one location; its id is the same in every tenant (the first panel).
+  const std::int64_t location = tenants[0].panel_id;
   const Scenario menu{
-      "menu", 4, [panel_id](const Person& p) {
+      "menu", 4, [location](const Person& p) {
         using R = std::tuple<std::string, std::vector<ms::telegram::CallbackArg>, Screen>;
         switch (p.screen) {
           case Screen::kMenu: return R{"buy", {}, Screen::kLocations};
           case Screen::kLocations:
             // Into a location, or back to the menu, in turn.
-            return p.step % 4 == 1 ? R{"loc", {panel_id}, Screen::kPlans} : R{"menu", {}, Screen::kMenu};
+            return p.step % 4 == 1 ? R{"loc", {location}, Screen::kPlans} : R{"menu", {}, Screen::kMenu};
           default: return R{"buy", {}, Screen::kLocations};  // back from the plans
         }
       }};
@@ -783,9 +706,9 @@ int main(int argc, char** argv) {
         return p.screen == Screen::kMenu ? R{"ref", {}, Screen::kReferral} : R{"menu", {}, Screen::kMenu};
       }};
   // Everyone of a pool on a fresh menu, at step 0 (not measured).
-  auto reset = [&](const std::vector<std::size_t>& pool) {
-    driver.run(pool, start, static_cast<std::int64_t>(pool.size()), std::max(f.rate, 200));
-    if (!driver.wait_idle(30s)) die("people still waiting for the menu after 30 s");
+  auto reset = [&](Tenant& t, const std::vector<std::size_t>& pool) {
+    t.driver->run(pool, start, static_cast<std::int64_t>(pool.size()), std::max(f.rate, 500));
+    if (!t.driver->wait_idle(30s)) die("people still waiting for the menu after 30 s");
     std::lock_guard lock(observer.mutex);
     for (auto who : pool) observer.people[who].step = 0;
   };
@@ -793,53 +716,145 @@ int main(int argc, char** argv) {
   const long rss_ready_kb = proc_kb("VmRSS:");
   const bool hwm_reset = reset_peak_rss();
   std::cout << "ready: RSS " << rss_ready_kb / 1024 << " MB" << (hwm_reset ? "" : " (peak RSS could not be reset)")
-            << "; " << f.rate << " updates/s for " << f.seconds << " s per scenario\n"
+            << "; " << f.rate << " updates/s, " << f.rounds << " rounds of " << f.seconds
+            << " s per scenario and tenant, the tenants taking turns\n"
             << std::flush;
 
-  json results = json::object();
-  reset(everyone);
-  results["start"] = measure(driver, everyone, start, f);
-  reset(everyone);
-  results["menu"] = measure(driver, everyone, menu, f);
-  if (!owners.empty()) {
-    reset(owners);
-    results["services"] = measure(driver, owners, services, f);
+  // Round r runs a scenario on every tenant, in an order that alternates, so that a change
+  // in the machine's load (other processes, page cache, autovacuum) falls on both alike.
+  for (const Scenario* s : {&start, &menu, &services, &referral}) {
+    for (int r = 0; r < f.rounds; ++r) {
+      for (std::size_t i = 0; i < tenants.size(); ++i) {
+        Tenant& t = tenants[r % 2 == 0 ? i : tenants.size() - 1 - i];
+        const auto& pool = s == &services ? t.owners : t.everyone;
+        if (pool.empty()) continue;
+        reset(t, pool);
+        Measured m = measure(*t.driver, pool, *s, f.rate, f.seconds);
+        std::cout << "  " << s->name << " round " << r + 1 << ", " << t.users << " users: " << m.answered
+                  << " answered (" << m.answered_per_s << "/s), p50 " << percentile(m.latencies_ms, 0.5) << " ms, p99 "
+                  << percentile(m.latencies_ms, 0.99) << " ms; errors " << m.errors << ", unanswered " << m.unanswered
+                  << "\n"
+                  << std::flush;
+        t.results[s->name].rounds.push_back(std::move(m));
+      }
+    }
   }
-  reset(everyone);
-  results["referral"] = measure(driver, everyone, referral, f);
-  const auto status = runtime.status(1);
+
+  // The figures: per tenant, and each bigger tenant against the smallest (pooled p50 and
+  // p99, and the median of the per-round p50 ratios, rounds paired in time).
+  json scenarios = json::object();
+  for (const Scenario* s : {&start, &menu, &services, &referral}) {
+    json per = json::object();
+    for (auto& t : tenants) {
+      if (t.results.count(s->name)) per[std::to_string(t.users)] = t.results[s->name].summary();
+    }
+    if (tenants.size() > 1 && tenants[0].results.count(s->name)) {
+      const json base = per[std::to_string(tenants[0].users)];
+      for (std::size_t k = 1; k < tenants.size(); ++k) {
+        const std::string key = std::to_string(tenants[k].users);
+        if (!per.contains(key)) continue;
+        std::vector<double> paired;
+        const auto& a = tenants[0].results[s->name].rounds;
+        const auto& b = tenants[k].results[s->name].rounds;
+        for (std::size_t r = 0; r < std::min(a.size(), b.size()); ++r) {
+          const double pa = percentile(a[r].latencies_ms, 0.5);
+          if (pa > 0) paired.push_back(percentile(b[r].latencies_ms, 0.5) / pa);
+        }
+        per["vs_" + key] = {
+            {"p50_ratio", per[key]["p50_ms"].get<double>() / base["p50_ms"].get<double>()},
+            {"p99_ratio", per[key]["p99_ms"].get<double>() / base["p99_ms"].get<double>()},
+            {"throughput_ratio", per[key]["answered_per_s"].get<double>() / base["answered_per_s"].get<double>()},
+            {"median_round_p50_ratio", median(paired)}};
+        std::cout << s->name << ": " << key << " users vs " << tenants[0].users << ": p50 "
+                  << per[key]["p50_ms"].get<double>() << " vs " << base["p50_ms"].get<double>() << " ms (x"
+                  << per["vs_" + key]["p50_ratio"].get<double>() << ", rounds' median x" << median(paired) << "), p99 "
+                  << per[key]["p99_ms"].get<double>() << " vs " << base["p99_ms"].get<double>() << " ms (x"
+                  << per["vs_" + key]["p99_ratio"].get<double>() << "), answered/s "
+                  << per[key]["answered_per_s"].get<double>() << " vs " << base["answered_per_s"].get<double>() << "\n";
+      }
+    }
+    scenarios[s->name] = per;
+  }
+
+  // Saturation: the offered rate doubles while the bot keeps up: it answers at least 95% of
+  // the rate asked for (so both the offer and the answers held), leaves nothing unanswered
+  // and keeps p99 under a second. The figure is the last answered rate that kept up. The
+  // offer itself falls short when a person's previous answer is still awaited (the bench's
+  // people act in windows of 50), which only happens once the bot is slow.
+  json saturation = json::object();
+  if (f.saturate) {
+    for (const Scenario* s : {&start, &services}) {
+      for (auto& t : tenants) {
+        const auto& pool = s == &services ? t.owners : t.everyone;
+        if (pool.empty()) continue;
+        json steps = json::array();
+        double kept_up = 0;
+        for (int rate = f.rate; rate <= f.max_rate; rate *= 2) {
+          reset(t, pool);
+          Measured m = measure(*t.driver, pool, *s, rate, f.seconds);
+          const double p99 = percentile(m.latencies_ms, 0.99);
+          const bool ok = m.answered_per_s >= 0.95 * rate && m.unanswered == 0 && p99 < 1000;
+          std::cout << "  saturate " << s->name << ", " << t.users << " users, offered " << m.offered_per_s
+                    << "/s: answered " << m.answered_per_s << "/s, p99 " << p99 << " ms, no free person "
+                    << m.no_free_person << (ok ? "" : "  <- fell behind") << "\n"
+                    << std::flush;
+          steps.push_back({{"offered_per_s", m.offered_per_s},
+                           {"answered_per_s", m.answered_per_s},
+                           {"p50_ms", percentile(m.latencies_ms, 0.5)},
+                           {"p99_ms", p99},
+                           {"unanswered", m.unanswered}});
+          if (!ok) break;
+          kept_up = m.answered_per_s;
+        }
+        saturation[s->name][std::to_string(t.users)] = {{"kept_up_per_s", kept_up}, {"steps", steps}};
+      }
+    }
+  }
+
+  std::uint64_t handler_errors = 0;
+  for (std::size_t k = 0; k < tenants.size(); ++k) {
+    if (auto st = runtime.status(static_cast<ms::telegram::BotKey>(k + 1))) handler_errors += st->handler_errors;
+  }
   const long hwm_kb = proc_kb("VmHWM:");
   std::cout << "memory: RSS when ready " << rss_ready_kb / 1024 << " MB, peak from then on " << hwm_kb / 1024
-            << " MB; handler errors " << (status ? status->handler_errors : 0) << "\n";
+            << " MB; handler errors " << handler_errors << "\n";
   if (!observer.error_samples.empty()) {
     std::cout << "first errors:\n";
     for (const auto& e : observer.error_samples) std::cout << "  " << e << "\n";
   }
 
+  json sizes = json::array();
+  for (auto& t : tenants) {
+    sizes.push_back({{"users", t.users},
+                     {"orders", 10LL * t.users},
+                     {"services", t.seeded.services},
+                     {"seed_s", t.seeded.seconds}});
+  }
   runtime.shutdown();
-  shop.reset();
+  for (auto& t : tenants) {
+    t.shop.reset();
+    t.marzban->stop();
+    t.payments.reset();
+    t.db.reset();
+    if (f.backend == "postgres") (void)storage->erase_tenant(t.id);
+  }
   server.stop(200ms);
-  marzban.stop();
-  payments.reset();
-  db.reset();
-  if (f.backend == "postgres") (void)storage->erase_tenant(tenant);
   storage.reset();
   if (temp_dir) std::filesystem::remove_all(f.dir);
 
   json out = {{"bench", "shop"},
               {"backend", f.backend},
-              {"users", f.users},
-              {"orders", f.orders},
-              {"services", seeded.services},
-              {"seed_s", seeded.seconds},
-              {"people", everyone.size()},
+              {"tenants", sizes},
+              {"people", f.people},
               {"rate", f.rate},
-              {"seconds", f.seconds},
+              {"rounds", f.rounds},
+              {"seconds_per_round", f.seconds},
               {"rss_ready_mb", rss_ready_kb / 1024.0},
               {"peak_rss_mb", hwm_kb / 1024.0},
               {"peak_rss_includes_seeding", !hwm_reset},
-              {"handler_errors", status ? status->handler_errors : 0},
-              {"scenarios", results}};
+              {"handler_errors", handler_errors},
+              {"scenarios", scenarios},
+              {"saturation", saturation}};
   std::cout << out.dump() << "\n";
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "deploy/process/process_deployer.hpp"
 
 namespace ms::deploy {
 class Deployments;
@@ -45,9 +46,32 @@ struct ShopCreateOptions {
   std::string name;         // the owner's name for it
   std::string username;     // the bot's @username; empty: asked of Telegram when it starts
 };
-// `mothership shop create`: records a customer's shop bot (customer, tenant database,
-// instance with its token encrypted); a running `serve` starts it within seconds.
+// `mothership shop create`: records a customer's shop bot (the customer if new, an instance
+// with its token encrypted) and queues its deployment; `serve` deploys it within seconds.
 int shop_create(const Config& config, const ShopCreateOptions& options);
+struct RunnerOptions {
+  std::int64_t instance = 0;
+  bool suspended = false;  // tell every person the service is paused (until the instance row says so)
+  int restarts = 0;        // how often the deployer restarted it, for the heartbeat row
+  int heartbeat_ms = 5'000;
+};
+// `mothership runner --instance ID`: runs one shop bot in this process (the `process`
+// backend's child) until SIGTERM; then finishes the updates in hand and exits 0. Exits 1
+// with the reason when the instance does not exist, has no tenant, its token cannot be
+// opened, or another runner of it is running here.
+int runner(const Config& config, const RunnerOptions& options);
+// What a ProcessDeployer of this configuration gives its runners: this binary, the data
+// directory, and only configuration in their environment; `telegram_api_url` is the Bot API
+// they poll (serve's own /sandbox in sandbox mode).
+deploy::ProcessDeployerOptions process_deployer_options(const Config& config, const std::string& telegram_api_url);
+struct TemplatesRollOptions {
+  std::string version;
+  int wait_seconds = 0;  // 0: queue and return; else wait this long for the roll to finish
+};
+// `mothership templates roll --version V`: records shop template version V and queues a
+// rolling restart of every instance onto it (one at a time, each healthy before the next;
+// a failure stops the roll and names the instance). A running `serve` carries it out.
+int templates_roll(const Config& config, const TemplatesRollOptions& options);
 int migrate(const Config& config);
 int tenant_create(const Config& config, std::int64_t id);
 int tenant_list(const Config& config);

@@ -11,7 +11,7 @@
 #include "app/app.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
-#include "app/shops.hpp"
+#include "app/deploy_stack.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
@@ -22,6 +22,9 @@
 #include "http/server.hpp"
 #include "master/login.hpp"
 #include "master/master.hpp"
+#include "master/lifecycle.hpp"
+#include "master/operators.hpp"
+#include "master/support.hpp"
 #include "payments/registry.hpp"
 #include "payments/routes.hpp"
 #include "sandbox/emulator.hpp"
@@ -40,6 +43,8 @@ struct Startup {
   std::unique_ptr<storage::Storage> storage;
   std::unique_ptr<crypto::Keyring> keyring;
   std::shared_ptr<payments::PaymentRegistry> payments;  // set once storage and keys are ready
+  deploy::Deployments* deployments = nullptr;           // set once the deployment stack runs
+  bool master_bot_done = false;                         // the master bot no longer uses deployments
   int attempts = 0;
   std::string last_error = "not connected yet";
   int exit_code = 0;
@@ -213,31 +218,45 @@ int serve(const Config& config, const ServeOptions& options) {
   telegram::BotRuntime runtime(telegram_client, timers, telegram_api, {}, {}, &webhooks);
 
   std::thread connector([&] { connect_loop(config, state, server, payments_client); });
-  // Shop bots run in this process (the in-process deployment): once the database is up,
-  // the instances in bot_instances are started and kept in step every few seconds.
+  // Shop bots (the deployment pipeline, app/deploy_stack.hpp): once the database is up,
+  // the bots that should run are started and unfinished deployments resume; from then on
+  // deployments are durable jobs. The master bot gets `stack->deployments()` here.
   http::CurlClient panels_client;
-  std::thread shops([&] {
+  std::thread deployments([&] {
     std::unique_lock lock(state.mu);
     state.wake.wait(lock, [&] { return state.stopping || state.payments; });
     if (state.stopping) return;
-    crypto::SecretBox secrets(*state.keyring);
-    shop::ShopHost host(*state.storage, *state.payments, secrets, panels_client, runtime, SystemClock::instance());
-    ShopReconciler reconciler(*state.storage, *state.keyring, host);
-    while (!state.stopping) {
-      lock.unlock();
-      if (auto changed = reconciler.reconcile(); !changed)
-        spdlog::warn("shop bots: reading the instances failed: {}", changed.error().to_string());
-      lock.lock();
-      state.wake.wait_for(lock, std::chrono::seconds(3), [&] { return state.stopping; });
-    }
+    auto stack = std::make_unique<DeployStack>(config, *state.storage, *state.keyring, *state.payments, runtime,
+                                               telegram_client, panels_client, timers, telegram_api);
     lock.unlock();
+    if (auto started = stack->start(); !started)
+      spdlog::warn("deployments: recovering the bots failed: {}", started.error().to_string());
+    lock.lock();
+    state.deployments = &stack->deployments();
+    state.wake.notify_all();
+    // The master bot uses the pipeline until it is removed from the runtime.
+    state.wake.wait(lock, [&] { return state.stopping && state.master_bot_done; });
+    state.deployments = nullptr;
+    lock.unlock();
+    stack.reset();  // waits for running deployment steps, then stops this process's bots
   });
   // The master bot, in the same runtime as the shops, once the database is up; its
   // periodic pass (payments, flows, the features' work) every few seconds.
   std::thread master_bot([&] {
-    if (master_token.empty()) return;
     std::unique_lock lock(state.mu);
-    state.wake.wait(lock, [&] { return state.stopping || state.payments; });
+    // Whatever happens here, the deployment stack may go once this thread is done with it.
+    struct Done {
+      Startup& state;
+      std::unique_lock<std::mutex>& lock;
+      ~Done() {
+        if (!lock.owns_lock()) lock.lock();
+        state.master_bot_done = true;
+        lock.unlock();
+        state.wake.notify_all();
+      }
+    } done{state, lock};
+    if (master_token.empty()) return;
+    state.wake.wait(lock, [&] { return state.stopping || (state.payments && state.deployments); });
     if (state.stopping) return;
     auto master_payments = state.payments->master_service();
     if (!master_payments) {
@@ -248,7 +267,7 @@ int serve(const Config& config, const ServeOptions& options) {
     master::MasterContext ctx;
     ctx.db = &state.storage->master();
     ctx.operator_ids = config.operator_ids;
-    ctx.deployments = options.deployments;
+    ctx.deployments = state.deployments;
     ctx.payments = master_payments.get();
     ctx.callback_key = shop::callback_key_for(master_token);
     ctx.send = master::make_sender(runtime, master::kMasterBotKey);
@@ -263,7 +282,11 @@ int serve(const Config& config, const ServeOptions& options) {
     mo.backend =
         config.deploy_backend == DeployBackend::kInprocess ? deploy::Backend::kInProcess : deploy::Backend::kProcess;
     lock.unlock();
-    auto bot = master::MasterBot::create(ctx, std::move(mo));
+    // Its parts: support tickets, the operators' tools, the subscription lifecycle.
+    std::vector<std::shared_ptr<master::MasterFeature>> features = {
+        std::make_shared<master::SupportDesk>(ctx), std::make_shared<master::OperatorDesk>(ctx),
+        std::make_shared<master::SubscriptionLifecycle>(ctx, *state.storage)};
+    auto bot = master::MasterBot::create(ctx, std::move(mo), std::move(features));
     if (!bot) {
       spdlog::error("master bot: {}", bot.error().to_string());
       return;
@@ -292,8 +315,8 @@ int serve(const Config& config, const ServeOptions& options) {
     state.stopping = true;
   }
   state.wake.notify_all();
-  shops.join();
   master_bot.join();
+  deployments.join();
   runtime.shutdown();
   payments_pool.shutdown();
   connector.join();

@@ -142,6 +142,31 @@ int main(int argc, char** argv) {
     code = with_config(config_path, [&](const ms::Config& c) { return ms::app::shop_create(c, shop_create); });
   });
 
+  ms::app::RunnerOptions runner_options;
+  auto* runner = cli.add_subcommand(
+      "runner", "Run one customer's shop bot in this process (started by the `process` deploy backend)");
+  runner->add_option("--instance", runner_options.instance, "The bot instance id")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  runner->add_flag("--suspended", runner_options.suspended, "Tell every person the service is paused; sell nothing");
+  runner->add_option("--restarts", runner_options.restarts, "Restarts so far (recorded with the heartbeat)");
+  runner->add_option("--heartbeat-ms", runner_options.heartbeat_ms, "Milliseconds between heartbeats")
+      ->check(CLI::Range(100, 600'000));
+  runner->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::runner(c, runner_options); });
+  });
+
+  auto* templates = cli.add_subcommand("templates", "Versions of the shop bot template");
+  templates->require_subcommand(1);
+  ms::app::TemplatesRollOptions roll;
+  auto* t_roll = templates->add_subcommand(
+      "roll", "Move every shop bot to a template version with a rolling restart (one at a time, each healthy first)");
+  t_roll->add_option("--version", roll.version, "The template version")->required();
+  t_roll->add_option("--wait", roll.wait_seconds, "Wait up to this many seconds for the roll and print its outcome");
+  t_roll->callback([&] {
+    code = with_config(config_path, [&](const ms::Config& c) { return ms::app::templates_roll(c, roll); });
+  });
+
   auto* panel = cli.add_subcommand("panel", "Work with VPN panels");
   panel->require_subcommand(1);
   ms::app::PanelProbeOptions probe;

@@ -18,7 +18,7 @@ std::optional<SubscriptionState> state_from_db(std::string_view status) {
 namespace {
 
 constexpr std::string_view kSelect =
-    "SELECT s.id, s.customer_id, s.package_id, p.code, s.status, s.billing_period, s.starts_at, s.expires_at "
+    "SELECT s.id, s.customer_id, s.package_id, p.code, s.state, s.cycle, s.period_start, s.period_end "
     "FROM subscriptions s JOIN packages p ON p.id = s.package_id ";
 
 Result<SubscriptionView> view_of(const storage::Row& r) {
@@ -27,13 +27,13 @@ Result<SubscriptionView> view_of(const storage::Row& r) {
   v.customer_id = r.get_int("customer_id");
   v.package_id = r.get_int("package_id");
   v.package_code = r.get_string("code");
-  auto state = state_from_db(r.get_string("status"));
-  auto cycle = domain::parse<domain::BillingCycle>(r.get_string("billing_period"));
+  auto state = state_from_db(r.get_string("state"));
+  auto cycle = domain::parse<domain::BillingCycle>(r.get_string("cycle"));
   if (!state || !cycle) return fail(ErrorCode::kCorrupted, "subscription " + std::to_string(v.id) + " is unreadable");
   v.state = *state;
   v.cycle = *cycle;
-  v.period_start = r.opt_int("starts_at").value_or(0);
-  v.period_end = r.opt_int("expires_at").value_or(0);
+  v.period_start = r.get_int("period_start");
+  v.period_end = r.get_int("period_end");
   return v;
 }
 
@@ -122,14 +122,14 @@ Result<AppliedOrder> SubscriptionStore::apply_paid_order(std::int64_t order_id, 
       auto params_with_id = params;
       params_with_id.push_back({"id", *existing});
       auto n = s.exec(
-          "UPDATE subscriptions SET package_id = :p, status = 'active', billing_period = :cycle, starts_at = :start, "
-          "expires_at = :end, updated_at = :now WHERE id = :id AND customer_id = :c",
+          "UPDATE subscriptions SET package_id = :p, state = 'active', cycle = :cycle, period_start = :start, "
+          "period_end = :end, cancelled_at = NULL, updated_at = :now WHERE id = :id AND customer_id = :c",
           params_with_id);
       if (!n) return fail(std::move(n.error()));
       sub_id = *existing;
     } else {
       auto row = s.query_one(
-          "INSERT INTO subscriptions (customer_id, package_id, status, billing_period, starts_at, expires_at, "
+          "INSERT INTO subscriptions (customer_id, package_id, state, cycle, period_start, period_end, "
           "created_at, updated_at) VALUES (:c, :p, 'active', :cycle, :start, :end, :now, :now) RETURNING id",
           params);
       if (!row) return fail(std::move(row.error()));

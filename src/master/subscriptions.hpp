@@ -1,8 +1,7 @@
-// SubscriptionStore: the one place that reads and writes master `subscriptions` for the
-// master bot. The table's status column still has the names of master migration 1
-// (pending, active, expired, cancelled) until the lifecycle's rework gives it the
-// domain::SubscriptionState names; both are read here (state_from_db), and a renewal only
-// ever writes 'active', which both spell the same.
+// SubscriptionStore: where the master bot reads and writes master `subscriptions` (master
+// migration 5's shape: state, cycle, period_start, period_end; the lifecycle's
+// SubscriptionLifecycle moves the timed states). A paid order renews the customer's newest
+// row in place, never adds a second one while one exists.
 //
 // Threads: thread-safe as far as the Database is; calls block.
 #pragma once

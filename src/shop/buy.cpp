@@ -209,12 +209,17 @@ void ShopBot::Impl::register_buy(telegram::Router& r) {
     auto outcome = deps.payments->poll(*payment_id);
     if (!outcome) return turn.answer(t(p->lang, "shop.pay.still_pending"), true);
     kick_outbox();
-    switch (*outcome) {
-      case payments::Outcome::kPaid:
-      case payments::Outcome::kAlreadyApplied:
-      case payments::Outcome::kCreditedToWallet: return turn.answer(t(p->lang, "shop.pay.received"), true);
-      case payments::Outcome::kRejected:
-      case payments::Outcome::kExpired: return turn.answer(t(p->lang, "payment.failed"), true);
+    // The answer follows where the payment is now, not what this poll changed: a press after
+    // a webhook (or a second press) finds the same state the first one made.
+    auto current = deps.payments->get(*payment_id);
+    if (!current) return turn.answer(t(p->lang, "shop.pay.still_pending"), true);
+    using domain::PaymentState;
+    switch (current->state) {
+      case PaymentState::kPaid:
+      case PaymentState::kRefunded: return turn.answer(t(p->lang, "shop.pay.received"), true);
+      case PaymentState::kAwaitingReview: return turn.answer(t(p->lang, "shop.pay.in_review"), true);
+      case PaymentState::kRejected:
+      case PaymentState::kExpired: return turn.answer(t(p->lang, "shop.pay.failed"), true);
       default: return turn.answer(t(p->lang, "shop.pay.still_pending"), true);
     }
   });

@@ -130,6 +130,17 @@ Result<void> ShopBot::Impl::deliver(const Person& p, const ServiceRow& service, 
 }
 
 Result<void> ShopBot::Impl::fulfil(std::int64_t order_id, int attempt) {
+  {
+    std::lock_guard lock(fulfilling_mutex_);
+    if (!fulfilling_.insert(order_id).second) return ok();  // another attempt is delivering it
+  }
+  auto result = fulfil_now(order_id, attempt);
+  std::lock_guard lock(fulfilling_mutex_);
+  fulfilling_.erase(order_id);
+  return result;
+}
+
+Result<void> ShopBot::Impl::fulfil_now(std::int64_t order_id, int attempt) {
   auto order = store.order(order_id);
   if (!order) return fail(std::move(order.error()));
   if (!*order) return fail(ErrorCode::kNotFound, "order " + std::to_string(order_id));

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -113,7 +114,9 @@ class ShopBot::Impl {
   Result<int> auto_renew_due();
 
   // ---- after payment (fulfil.cpp) ----
-  // Provisions (or renews) and delivers one paid order; idempotent.
+  // Provisions (or renews) and delivers one paid order; idempotent. One attempt per order at a
+  // time in this process: a call while another attempt runs returns ok() at once (the running
+  // one delivers; if it fails, the order stays paid/provisioning and the next pass resumes it).
   Result<void> fulfil(std::int64_t order_id, int attempt);
   Result<void> notify_owner(const std::string& key, const i18n::Args& args);
   // Sends to a person outside a turn (blocking until Telegram answers).
@@ -196,6 +199,10 @@ class ShopBot::Impl {
   std::mutex broadcast_mutex_;
   std::vector<std::thread> broadcast_threads_;
   bool closing_ = false;
+  Result<void> fulfil_now(std::int64_t order_id, int attempt);
+  std::mutex fulfilling_mutex_;
+  std::set<std::int64_t> fulfilling_;  // orders with an attempt running (the start-up resume,
+                                       // the outbox and the periodic pass may meet on one)
   std::atomic<bool> dispatching_{false};
   std::atomic<bool> again_{false};
   std::atomic<std::int64_t> limit_told_at_{0};

@@ -318,6 +318,17 @@ TEST(Migrations, RenderSubstitutesAndSplits) {
   EXPECT_NE(pg[0].find("BIGSERIAL PRIMARY KEY"), std::string::npos);
 }
 
+TEST(Migrations, RenderKeepsBackendOnlyStatementsForTheirBackend) {
+  const char* sql =
+      "CREATE TABLE a (x BIGINT);\n{{sqlite}} PRAGMA defer_foreign_keys = ON;\n"
+      "{{postgres}} DROP TABLE b CASCADE;\nDROP TABLE c";
+  EXPECT_EQ(
+      migrations::render(sql, Backend::kSqlite),
+      (std::vector<std::string>{"CREATE TABLE a (x BIGINT)", "\n PRAGMA defer_foreign_keys = ON", "\nDROP TABLE c"}));
+  EXPECT_EQ(migrations::render(sql, Backend::kPostgres),
+            (std::vector<std::string>{"CREATE TABLE a (x BIGINT)", "\n DROP TABLE b CASCADE", "\nDROP TABLE c"}));
+}
+
 TEST(Migrations, ChecksumIsSha256) {
   // FIPS 180-2 test vector
   EXPECT_EQ(migrations::checksum("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

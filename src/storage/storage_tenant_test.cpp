@@ -170,8 +170,8 @@ void populate(Storage& storage) {
              "5)",
              "INSERT INTO packages (code, name_fa, name_en, monthly_price_minor, yearly_price_minor, currency, "
              "max_bots, created_at, updated_at) VALUES ('starter', 'استارتر', 'Starter', 5000, 50000, 'USD', 1, 5, 5)",
-             "INSERT INTO subscriptions (customer_id, package_id, status, created_at, updated_at) "
-             "VALUES (1, 1, 'active', 5, 5)",
+             "INSERT INTO subscriptions (customer_id, package_id, state, cycle, period_start, period_end, created_at, "
+             "updated_at) VALUES (1, 1, 'active', 'monthly', 5, 2592005, 5, 5)",
              "INSERT INTO payments (customer_id, subscription_id, provider, provider_ref, amount_minor, currency, "
              "status, created_at, updated_at) VALUES (1, 1, 'stripe', 'cs_1', 5000, 'USD', 'paid', 6, 6)",
              "INSERT INTO bot_instances (customer_id, token_enc, token_hash, admin_telegram_id, webhook_secret_enc, "

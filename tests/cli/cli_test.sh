@@ -309,6 +309,36 @@ PY
     stop_serve
     ;;
 
+  deploy)
+    # `shop create` queues a deployment; the running serve deploys it (getMe, tenant,
+    # profile, start, health) and the shop answers; a template roll restarts it healthy.
+    start_serve s1
+    wait_ready
+    sbx="http://127.0.0.1:$port/sandbox"
+    token=$(curl -s -X POST "$sbx/api/bots" -d '{"username":"deploy_shop_bot","name":"Shop"}' | json_get token)
+    [ -n "$token" ] || fail "no bot token from the sandbox"
+    owner=$(curl -s -X POST "$sbx/api/users" -d '{"first_name":"Owner","language_code":"en"}' | json_get id)
+    out=$("$MS_BIN" shop create --token "$token" --owner "$owner" --name "My VPN shop")
+    expect_contains "$out" "deployment is queued" "shop create queues the deployment"
+    code=0; "$MS_BIN" shop create --token "$token" --owner "$owner" >/dev/null 2>&1 || code=$?
+    expect_eq "$code" 2 "the same token twice"
+    curl -s -X POST "$sbx/api/users/$owner/chats/deploy_shop_bot/command" -d '{"command":"start"}' >/dev/null
+    chat=""
+    for _ in $(seq 1 300); do
+      chat=$(curl -s "$sbx/api/users/$owner/chats/deploy_shop_bot")
+      [[ "$chat" == *'"from_bot":true'* ]] && break
+      sleep 0.1
+    done
+    expect_contains "$chat" '"from_bot":true' "the deployed shop answers /start"
+    expect_contains "$(curl -s "$sbx/bot$token/getMyName")" '"name":"My VPN shop"' "the configured step set the bot's name"
+    expect_contains "$(curl -s "$sbx/bot$token/getMyDescription?language_code=en")" "A VPN service shop" \
+      "the English description"
+    expect_contains "$(http_body /metrics)" 'mothership_deploy_seconds_count{backend="inprocess"} 1' "deploy time exported"
+    out=$("$MS_BIN" templates roll --version 2 --wait 60)
+    expect_contains "$out" "restarted 1 bot(s) on version 2" "templates roll"
+    stop_serve
+    ;;
+
   sandbox_standalone)
     rm -f "$work/sbx.port"
     "$MS_BIN" sandbox --port-file "$work/sbx.port" >"$work/sbx.log" 2>&1 &

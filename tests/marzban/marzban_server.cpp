@@ -235,6 +235,12 @@ struct MarzbanTestServer::State {
   std::int64_t sub_counter = 0;
   std::string sub_secret = crypto::random_token(16);
   std::vector<Fault> faults;
+  // Parked requests: what answers one (doing the call first for kHold), or drops it at stop.
+  struct Held {
+    std::function<void()> answer;
+    std::function<void()> drop;
+  };
+  std::vector<Held> held;
   std::map<std::string, int> hits;
   std::unique_ptr<TimerQueue> timers;
   std::unique_ptr<http::Server> server;
@@ -918,6 +924,8 @@ Fault::Kind parse_kind(const std::string& s) {
   if (s == "html") return Fault::Kind::kHtml;
   if (s == "apply_drop") return Fault::Kind::kApplyDrop;
   if (s == "apply_delay") return Fault::Kind::kApplyDelay;
+  if (s == "hold") return Fault::Kind::kHold;
+  if (s == "apply_hold") return Fault::Kind::kApplyHold;
   return Fault::Kind::kStatus;
 }
 
@@ -970,6 +978,12 @@ Result<void> MarzbanTestServer::start() {
       };
       if (!fault) return void(respond(run(req)));
       Request* r = &req;  // valid until respond is called
+      if (fault->on_hit && fault->kind != Fault::Kind::kApplyHold) fault->on_hit();
+      auto dropped = [] {
+        Response drop;
+        drop.drop_connection = true;
+        return drop;
+      };
       switch (fault->kind) {
         case Fault::Kind::kStatus:
           respond(fault->status >= 502 && fault->status <= 504
@@ -994,6 +1008,19 @@ Result<void> MarzbanTestServer::start() {
         case Fault::Kind::kApplyDelay: {
           auto answer = std::make_shared<Response>(run(req));
           st->timers->schedule(fault->delay, [answer, respond] { respond(std::move(*answer)); });
+          return;
+        }
+        case Fault::Kind::kHold: {
+          std::lock_guard lock(st->mu);
+          st->held.push_back({[run, r, respond] { respond(run(*r)); }, [respond, dropped] { respond(dropped()); }});
+          return;
+        }
+        case Fault::Kind::kApplyHold: {
+          auto answer = std::make_shared<Response>(run(req));
+          if (fault->on_hit) fault->on_hit();
+          std::lock_guard lock(st->mu);
+          st->held.push_back(
+              {[answer, respond] { respond(std::move(*answer)); }, [respond, dropped] { respond(dropped()); }});
           return;
         }
       }
@@ -1107,11 +1134,20 @@ Result<void> MarzbanTestServer::start() {
     st->faults.clear();
     return Response::json(200, nlohmann::json{{"ok", true}});
   });
+  router.add_sync(Method::kPost, "/_test/release", [st](Request&) {
+    std::vector<State::Held> held;
+    {
+      std::lock_guard lock(st->mu);
+      held.swap(st->held);
+    }
+    for (auto& h : held) h.answer();
+    return Response::json(200, nlohmann::json{{"released", held.size()}});
+  });
   router.add_sync(Method::kGet, "/_test/state", [st](Request&) {
     std::lock_guard lock(st->mu);
     nlohmann::json users = nlohmann::json::array();
     for (const auto& [name, _] : st->users) users.push_back(name);
-    return Response::json(200, nlohmann::json{{"users", users}, {"hits", st->hits}});
+    return Response::json(200, nlohmann::json{{"users", users}, {"hits", st->hits}, {"held", st->held.size()}});
   });
 
   // FastAPI's own answers for what no route matches; outside a prefix, the web server's page.
@@ -1144,6 +1180,12 @@ Result<void> MarzbanTestServer::start() {
 
 void MarzbanTestServer::stop() {
   State& s = *state_;
+  std::vector<State::Held> held;
+  {
+    std::lock_guard lock(s.mu);
+    held.swap(s.held);
+  }
+  for (auto& h : held) h.drop();
   if (s.front) s.front->stop();
   if (s.server) s.server->stop(std::chrono::milliseconds(200));
   s.timers.reset();  // pending late answers are dropped with their connections
@@ -1155,6 +1197,18 @@ std::string MarzbanTestServer::base_url() const { return state_->base_url(); }
 void MarzbanTestServer::add_fault(Fault fault) {
   std::lock_guard lock(state_->mu);
   state_->faults.push_back(std::move(fault));
+}
+std::size_t MarzbanTestServer::held() const {
+  std::lock_guard lock(state_->mu);
+  return state_->held.size();
+}
+void MarzbanTestServer::release_held() {
+  std::vector<State::Held> held;
+  {
+    std::lock_guard lock(state_->mu);
+    held.swap(state_->held);
+  }
+  for (auto& h : held) h.answer();
 }
 void MarzbanTestServer::clear_faults() {
   std::lock_guard lock(state_->mu);

@@ -8,15 +8,18 @@
 // an optional path prefix. It is the panel of every integration test that needs one.
 //
 // Faults for tests (C++ API, or POST /_test/faults outside the prefix): answer a status,
-// drop the connection, answer late, answer HTML, or apply the call and then lose the answer
-// (drop or answer late). Over HTTP by default; HTTPS (a TLS front relaying to the plain
-// server) when given a certificate and key.
+// drop the connection, answer late, answer HTML, apply the call and then lose the answer
+// (drop or answer late), or hold the request (before or after applying it) until the test
+// releases it; a fault may run a hook of the test's when it hits (e.g. to kill the client
+// while its request is held). Over HTTP by default; HTTPS (a TLS front relaying to the
+// plain server) when given a certificate and key.
 //
 // Thread-safety: every method may be called from any thread while the server runs.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -66,6 +69,8 @@ struct Fault {
     kHtml,        // answer 200 text/html (a login page or proxy page where JSON was expected)
     kApplyDrop,   // do the call, then close the connection: the answer is lost
     kApplyDelay,  // do the call at once, answer only after `delay`: the answer comes too late
+    kHold,        // park the request, nothing done, until release_held() (then done and answered)
+    kApplyHold,   // do the call at once, park the answer until release_held()
   };
   std::string method;  // "GET", "POST", ...; empty: any
   std::string path;    // relative to the prefix, e.g. "/api/user"; a trailing '*' matches a prefix
@@ -73,6 +78,9 @@ struct Fault {
   int status = 500;
   std::chrono::milliseconds delay{0};
   int times = 1;  // how many matching requests it hits; -1: every one
+  // Runs when the fault hits, on a server thread, before the fault acts (kApplyHold: after
+  // the call was done, before the answer is parked). C++ API only; it may block briefly.
+  std::function<void()> on_hit;
 };
 
 class MarzbanTestServer {
@@ -93,6 +101,11 @@ class MarzbanTestServer {
 
   void add_fault(Fault fault);
   void clear_faults();
+  // Requests parked by kHold / kApplyHold faults.
+  std::size_t held() const;
+  // Answers every parked request (kHold ones are done first); an answer to a client that is
+  // gone is dropped. stop() drops parked requests without doing them.
+  void release_held();
 
   // Other admins (non-sudo admins see and touch only their own users; 403 elsewhere).
   void add_admin(const std::string& username, const std::string& password, bool sudo);

@@ -2,9 +2,12 @@
 // (../shared/reference/marzban/README.md), over real HTTP on 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -347,6 +350,50 @@ TEST(MarzbanServer, Faults) {
   r = p.raw("GET", "/api/inbounds");
   EXPECT_EQ(r->status, 200);
   EXPECT_NE(std::string(r->headers.get("Content-Type").value_or("")).find("text/html"), std::string::npos);
+}
+
+// Held requests: kHold does nothing until released, kApplyHold does the call and keeps the
+// answer; the hook runs when the fault hits (a test kills its client there).
+TEST(MarzbanServer, HeldRequestsAndTheirHook) {
+  Panel p;
+  p.login();
+  std::atomic<int> hooked{0};
+  std::atomic<bool> existed_at_hook{false};
+  Fault hold{"POST", "/api/user", Fault::Kind::kHold};
+  hold.on_hit = [&] { ++hooked; };
+  p.server.add_fault(hold);
+  auto pending = std::async(std::launch::async, [&] { return p.raw("POST", "/api/user", alice().dump()); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (p.server.held() == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(p.server.held(), 1u);
+  EXPECT_EQ(hooked, 1);
+  EXPECT_FALSE(p.server.has_user("alice_01")) << "a held request is not done before its release";
+  EXPECT_EQ(pending.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  p.server.release_held();
+  auto r = pending.get();
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(p.server.has_user("alice_01"));
+  EXPECT_EQ(p.server.held(), 0u);
+
+  Fault apply{"DELETE", "/api/user/*", Fault::Kind::kApplyHold};
+  apply.on_hit = [&] { existed_at_hook = p.server.has_user("alice_01"); };
+  p.server.add_fault(apply);
+  http::ClientRequest del;
+  del.method = "DELETE";
+  del.url = p.server.base_url() + "/api/user/alice_01";
+  del.headers.emplace_back("Authorization", "Bearer " + p.token);
+  del.timeout = std::chrono::milliseconds(300);
+  auto late = p.client.send_sync(del);
+  ASSERT_FALSE(late) << "the answer is held";
+  EXPECT_EQ(late.error().code, ErrorCode::kTimeout);
+  EXPECT_FALSE(existed_at_hook) << "kApplyHold runs its hook after the call was done";
+  EXPECT_FALSE(p.server.has_user("alice_01"));
+  EXPECT_EQ(p.server.held(), 1u);
+  p.server.release_held();  // the client is gone: the answer is dropped, nothing breaks
+  EXPECT_EQ(p.server.held(), 0u);
+  EXPECT_EQ(p.call("GET", "/api/user/alice_01").status, 404);
 }
 
 // A self-signed certificate for 127.0.0.1, made with the openssl CLI.

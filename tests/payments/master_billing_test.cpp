@@ -265,7 +265,9 @@ TEST_P(MasterBillingTest, MasterMigration3KeepsTheV1PaymentsInTheV2Shape) {
     return ok();
   });
   ASSERT_TRUE(filled) << filled.error().to_string();
-  auto migrated = storage::migrations::apply(old->master(), all, clock_);
+  // Up to v3 (later versions rebuild subscriptions; their own tests cover that).
+  const std::vector<storage::migrations::Migration> v3(all.begin(), all.begin() + 3);
+  auto migrated = storage::migrations::apply(old->master(), v3, clock_);
   ASSERT_TRUE(migrated) << migrated.error().to_string();
   EXPECT_EQ(migrated->version, 3);
 

@@ -204,6 +204,36 @@ TEST_P(ShopE2E, RestartAfterPaymentDeliversExactlyOnce) {
   EXPECT_EQ(marzban_->hits("POST /api/user"), 1);
 }
 
+// After a restart the start-up resume, the outbox and the periodic pass may all take up the
+// same paid order at once (with a slow panel); the person still gets one delivery.
+TEST_P(ShopE2E, ConcurrentResumesDeliverOnce) {
+  choose_plan(alice_);
+  press(alice_, "کارت به کارت");
+  ASSERT_TRUE(wait_saw(alice_, "6037990000001234"));
+  ASSERT_TRUE(emulator_->send_photo(alice_, "vpn_shop_bot", picture("receipt")));
+  ASSERT_TRUE(wait_saw(alice_, "رسید شما دریافت شد"));
+  const auto payment = scalar("SELECT max(id) AS v FROM payments");
+  stop_shop();
+  ASSERT_TRUE(payments_->approve(payment, owner_));
+  start_shop();
+  marzban_->add_fault({"POST", "/api/user", marzban_test::Fault::Kind::kDelay, 0, 300ms});
+  auto first = std::async(std::launch::async, [&] { return shop_->resume(); });
+  auto outbox = std::async(std::launch::async, [&] { return payments_->dispatch_outbox(*shop_); });
+  auto second = std::async(std::launch::async, [&] { return shop_->resume(); });
+  ASSERT_TRUE(first.get());
+  ASSERT_TRUE(outbox.get());
+  ASSERT_TRUE(second.get());
+  // Every pass has returned: what was sent is all that will be.
+  ASSERT_TRUE(wait_saw(alice_, "آماده است"));
+  int ready = 0;
+  for (const auto& t : texts(alice_)) ready += t.find("آماده است") != std::string::npos;
+  EXPECT_EQ(ready, 1);
+  EXPECT_EQ(photos(alice_), 1);
+  EXPECT_EQ(marzban_->user_count(), 1u);
+  EXPECT_EQ(marzban_->hits("POST /api/user"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM orders WHERE status = 'completed'"), 1);
+}
+
 TEST_P(ShopE2E, LanguageSwitchAndBannedPerson) {
   ASSERT_TRUE(emulator_->send_command(alice_, "vpn_shop_bot", "start"));
   ASSERT_TRUE(wait_saw(alice_, "خوش آمدید"));

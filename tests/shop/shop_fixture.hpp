@@ -61,6 +61,7 @@ class ShopTest : public storage::testing::StorageTest {
 
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 5s;
+    if (telegram_limits_) eo.limits = telegram_limits_->telegram;
     emulator_ = std::make_unique<sandbox::Emulator>(eo, SystemClock::instance());
     http::ServerOptions so;
     so.listen = "127.0.0.1:0";
@@ -119,6 +120,8 @@ class ShopTest : public storage::testing::StorageTest {
 
   // Tests may change the settings before the shop starts.
   virtual void customize(ShopSettings&) {}
+  // Tests may add payment providers (gateways) and change the service's options.
+  virtual void add_providers(std::vector<std::shared_ptr<payments::PaymentProvider>>&, payments::ServiceOptions&) {}
 
   std::shared_ptr<payments::PaymentService> make_payments() {
     std::vector<std::shared_ptr<payments::PaymentProvider>> providers;
@@ -127,6 +130,7 @@ class ShopTest : public storage::testing::StorageTest {
     providers.push_back(std::make_shared<payments::StarsProvider>(payments::StarsSettings{"VPN"}, nullptr));
     payments::ServiceOptions o;
     o.account = "t1";
+    add_providers(providers, o);
     return std::make_shared<payments::PaymentService>(*db_, std::move(providers), clock_, o);
   }
 
@@ -136,6 +140,7 @@ class ShopTest : public storage::testing::StorageTest {
     ro.poller.min_backoff = 50ms;
     ro.poller.max_backoff = 200ms;
     ro.limits.enabled = false;
+    if (telegram_limits_) ro.limits = telegram_limits_->runtime;
     telegram::RuntimeEvents events;
     runtime_ = std::make_unique<telegram::BotRuntime>(http_, timers_, base_url(), ro, events);
     ShopDeps d;
@@ -372,6 +377,13 @@ class ShopTest : public storage::testing::StorageTest {
   bool owner_started_ = false;
   std::optional<int> max_users_with_service_;  // the package limit the shop runs under
   bool with_backups_ = false;                  // the shop may export the tenant (backups; the daily one too)
+  // Rate limits of Telegram (the emulator answers 429 over them) and of the runtime's pacing;
+  // none: the runtime sends unpaced and the emulator has Telegram's defaults.
+  struct TelegramLimits {
+    telegram::RateLimits telegram;
+    telegram::RateLimits runtime;
+  };
+  std::optional<TelegramLimits> telegram_limits_;
   std::int64_t owner_ = 0, alice_ = 0, bob_ = 0;
   std::int64_t panel_id_ = 0, plan_id_ = 0, traffic_plan_id_ = 0;
 };

@@ -164,11 +164,17 @@ constexpr std::array kMessages = {
 
 }  // namespace
 
+// deploy_messages.cpp: a deployed shop bot's profile texts and the paused bot's answer.
+// Declared here rather than in the header, which every catalog user includes.
+std::span<const DefaultMessage> deploy_messages();
+
 std::span<const DefaultMessage> default_messages() {
   // The parts, joined once; a key defined in two parts is a bug the catalog test catches.
   static const std::vector<DefaultMessage> all = [] {
     std::vector<DefaultMessage> out(kMessages.begin(), kMessages.end());
-    for (auto part : {shop_messages(), shop_notice_messages(), shop_admin_messages(), shop_catalog_messages(), master_messages()}) out.insert(out.end(), part.begin(), part.end());
+    for (auto part : {shop_messages(), shop_notice_messages(), shop_admin_messages(), shop_catalog_messages(),
+                      master_messages(), master_desk_messages(), deploy_messages()})
+      out.insert(out.end(), part.begin(), part.end());
     return out;
   }();
   return all;

@@ -29,5 +29,8 @@ std::span<const DefaultMessage> shop_admin_messages();
 std::span<const DefaultMessage> shop_catalog_messages();
 // The master bot's texts (master_messages.cpp).
 std::span<const DefaultMessage> master_messages();
+// master_desk_messages.cpp: the master bot's support tickets, operators' tools and
+// subscription lifecycle notices.
+std::span<const DefaultMessage> master_desk_messages();
 
 }  // namespace ms::i18n

@@ -376,7 +376,193 @@ CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
 CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
 )sql";
 
-// v4 (the master bot, issue 7): the one progress message a customer sees while their shop
+// Issue 7, the `process` deployment backend: each `mothership runner --instance ID` writes
+// its sign of life here every few seconds (ProcessDeployer::health and "My bots" read it).
+// No foreign key to bot_instances: that table is rebuilt by a later migration on SQLite.
+constexpr std::string_view kInstanceHeartbeats = R"sql(
+CREATE TABLE instance_heartbeats (
+  instance_id BIGINT PRIMARY KEY,
+  pid BIGINT NOT NULL,
+  host TEXT NOT NULL,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL,
+  restarts BIGINT NOT NULL DEFAULT 0
+)
+)sql";
+
+// v5 (issue 7, the subscription lifecycle; engineer O): subscriptions rebuilt on
+// domain::SubscriptionState (trial, active, grace, suspended, cancelled, erased) with the
+// current period (period_start, period_end) and its cycle; rows kept with their ids:
+//   pending   -> trial ending at expires_at (or when it was created): never paid, so no
+//                paid days are invented; paying makes it active, otherwise it is suspended
+//                like an unpaid trial (nothing is erased before the retention ran out)
+//   active    -> active; a missing expires_at becomes starts_at (or created_at) + one cycle
+//   expired   -> suspended (its period is over; renewing brings it back)
+//   cancelled -> cancelled, cancelled_at = updated_at
+// Other tables reference subscriptions, so the rebuild differs: SQLite defers the foreign
+// key checks to the commit (the rows come back with the same ids before it); PostgreSQL
+// drops the references with the table and adds them again.
+// subscription_notices: the lifecycle's notices sent, one per (subscription, kind, period
+// end), so a reminder goes once even across restarts. customers.username (lower case, no
+// '@'): operators find a customer by @username.
+constexpr std::string_view kSubscriptionLifecycle = R"sql(
+{{sqlite}} PRAGMA defer_foreign_keys = ON;
+CREATE TABLE subscriptions_v3_rows AS SELECT * FROM subscriptions;
+{{sqlite}} DROP TABLE subscriptions;
+{{postgres}} DROP TABLE subscriptions CASCADE;
+CREATE TABLE subscriptions (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  package_id BIGINT NOT NULL REFERENCES packages(id) {{deferrable}},
+  state TEXT NOT NULL DEFAULT 'trial'
+    CHECK (state IN ('trial', 'active', 'grace', 'suspended', 'cancelled', 'erased')),
+  cycle TEXT NOT NULL DEFAULT 'monthly' CHECK (cycle IN ('monthly', 'yearly')),
+  period_start BIGINT NOT NULL,
+  period_end BIGINT NOT NULL,
+  cancelled_at BIGINT,
+  auto_renew BIGINT NOT NULL DEFAULT 0 CHECK (auto_renew IN (0, 1)),
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+INSERT INTO subscriptions (id, customer_id, package_id, state, cycle, period_start, period_end, cancelled_at,
+  auto_renew, created_at, updated_at)
+  SELECT id, customer_id, package_id,
+    CASE status WHEN 'pending' THEN 'trial' WHEN 'expired' THEN 'suspended' ELSE status END,
+    billing_period, COALESCE(starts_at, created_at),
+    CASE WHEN status = 'pending' THEN COALESCE(expires_at, created_at)
+      ELSE COALESCE(expires_at, COALESCE(starts_at, created_at) +
+        CASE billing_period WHEN 'yearly' THEN 31536000 ELSE 2592000 END) END,
+    CASE status WHEN 'cancelled' THEN updated_at ELSE NULL END,
+    auto_renew, created_at, updated_at
+  FROM subscriptions_v3_rows ORDER BY id;
+DROP TABLE subscriptions_v3_rows;
+{{postgres}} SELECT setval(pg_get_serial_sequence('subscriptions', 'id'), COALESCE((SELECT MAX(id) FROM subscriptions), 0) + 1, false);
+{{postgres}} ALTER TABLE package_orders ADD CONSTRAINT package_orders_subscription_fk FOREIGN KEY (subscription_id)
+  REFERENCES subscriptions(id) DEFERRABLE INITIALLY IMMEDIATE;
+{{postgres}} ALTER TABLE payments ADD CONSTRAINT payments_subscription_fk FOREIGN KEY (subscription_id)
+  REFERENCES subscriptions(id) DEFERRABLE INITIALLY IMMEDIATE;
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+CREATE INDEX subscriptions_state ON subscriptions (state, period_end);
+CREATE TABLE subscription_notices (
+  id {{pk}},
+  subscription_id BIGINT NOT NULL REFERENCES subscriptions(id) {{deferrable}},
+  kind TEXT NOT NULL
+    CHECK (kind IN ('end_7d', 'end_3d', 'end_1d', 'grace', 'suspended', 'erase_7d', 'erase_1d', 'erased')),
+  period_end BIGINT NOT NULL,
+  sent_at BIGINT NOT NULL,
+  UNIQUE (subscription_id, kind, period_end)
+);
+ALTER TABLE customers ADD COLUMN username TEXT;
+CREATE INDEX customers_username ON customers (username)
+)sql";
+
+// v6 (issue 7, the deployment pipeline): durable jobs and deployed bot instances.
+// jobs is rebuilt with millisecond due times and leases (backoffs shorter than a second),
+// the steps a multi-step job finished, and 'dead' for a job out of attempts (old 'failed'
+// rows become 'dead'); job_attempts records every attempt. bot_instances is rebuilt with
+// the states of domain::BotState (old configuring/deploying rows become configured; the old
+// table is renamed first so the new one is created under its own name), the
+// template version, the deployment's request time and duration, the start and heartbeat
+// times, and deletion (deleted_at, purge_after); a token is unique among instances not
+// deleted (rows are copied in id order without their ids, as v3 did for payments: ids stay
+// 1..n where nothing was ever removed). deployment_steps records each step of each deployment.
+constexpr std::string_view kDeployments = R"sql(
+CREATE TABLE jobs_v2 (
+  id {{pk}},
+  kind TEXT NOT NULL,
+  payload TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'done', 'dead', 'cancelled')),
+  priority BIGINT NOT NULL DEFAULT 0,
+  tenant_id BIGINT,
+  run_at_ms BIGINT NOT NULL,
+  attempts BIGINT NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  max_attempts BIGINT NOT NULL DEFAULT 5 CHECK (max_attempts > 0),
+  steps_done TEXT NOT NULL DEFAULT '[]',
+  last_error TEXT,
+  idempotency_key TEXT UNIQUE,
+  locked_by TEXT,
+  locked_until_ms BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  finished_at BIGINT
+);
+INSERT INTO jobs_v2 (kind, payload, status, priority, tenant_id, run_at_ms, attempts, max_attempts, last_error,
+  idempotency_key, locked_by, locked_until_ms, created_at, updated_at)
+  SELECT kind, payload, CASE status WHEN 'failed' THEN 'dead' ELSE status END, priority, tenant_id, run_at * 1000,
+    attempts, max_attempts, last_error, idempotency_key, locked_by, locked_until * 1000, created_at, updated_at
+  FROM jobs ORDER BY id;
+DROP TABLE jobs;
+ALTER TABLE jobs_v2 RENAME TO jobs;
+CREATE INDEX jobs_due ON jobs (status, run_at_ms);
+CREATE TABLE job_attempts (
+  id {{pk}},
+  job_id BIGINT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE {{deferrable}},
+  attempt BIGINT NOT NULL,
+  worker TEXT NOT NULL,
+  started_at_ms BIGINT NOT NULL,
+  finished_at_ms BIGINT,
+  outcome TEXT CHECK (outcome IS NULL OR outcome IN ('done', 'retry', 'dead', 'lost')),
+  steps TEXT NOT NULL DEFAULT '',
+  error TEXT,
+  UNIQUE (job_id, attempt)
+);
+ALTER TABLE bot_instances RENAME TO bot_instances_v1;
+CREATE TABLE bot_instances (
+  id {{pk}},
+  customer_id BIGINT NOT NULL REFERENCES customers(id) {{deferrable}},
+  template_id BIGINT REFERENCES templates(id) {{deferrable}},
+  template_version TEXT NOT NULL DEFAULT '',
+  name TEXT NOT NULL DEFAULT '',
+  bot_username TEXT,
+  telegram_bot_id BIGINT,
+  token_enc TEXT NOT NULL,
+  token_hash TEXT NOT NULL,
+  admin_telegram_id BIGINT NOT NULL,
+  channel TEXT,
+  deploy_backend TEXT NOT NULL DEFAULT 'inprocess'
+    CHECK (deploy_backend IN ('inprocess', 'process', 'docker', 'kubernetes')),
+  status TEXT NOT NULL DEFAULT 'created' CHECK (status IN ('created', 'token_verified', 'tenant_ready', 'configured',
+    'starting', 'running', 'restarting', 'stopped', 'failed', 'suspended', 'deleting', 'deleted')),
+  webhook_secret_enc TEXT,
+  last_error TEXT,
+  deploy_generation BIGINT NOT NULL DEFAULT 0,
+  deploy_requested_at_ms BIGINT,
+  deploy_ms BIGINT,
+  started_at BIGINT,
+  heartbeat_at BIGINT,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deployed_at BIGINT,
+  deleted_at BIGINT,
+  purge_after BIGINT
+);
+INSERT INTO bot_instances (customer_id, template_id, name, bot_username, telegram_bot_id, token_enc, token_hash,
+  admin_telegram_id, channel, deploy_backend, status, webhook_secret_enc, last_error, created_at, updated_at,
+  deployed_at, deleted_at)
+  SELECT customer_id, template_id, name, bot_username, telegram_bot_id, token_enc, token_hash, admin_telegram_id,
+    channel, deploy_backend, CASE status WHEN 'configuring' THEN 'configured' WHEN 'deploying' THEN 'configured'
+    ELSE status END, webhook_secret_enc, last_error, created_at, updated_at, deployed_at,
+    CASE status WHEN 'deleted' THEN updated_at ELSE NULL END
+  FROM bot_instances_v1 ORDER BY id;
+DROP TABLE bot_instances_v1;
+CREATE INDEX bot_instances_customer ON bot_instances (customer_id);
+CREATE UNIQUE INDEX bot_instances_token ON bot_instances (token_hash) WHERE deleted_at IS NULL;
+CREATE TABLE deployment_steps (
+  id {{pk}},
+  instance_id BIGINT NOT NULL REFERENCES bot_instances(id) {{deferrable}},
+  job_id BIGINT NOT NULL,
+  step TEXT NOT NULL CHECK (step IN ('token_verified', 'tenant_ready', 'configured', 'started', 'healthy')),
+  status TEXT NOT NULL CHECK (status IN ('started', 'done', 'retrying', 'failed')),
+  attempts BIGINT NOT NULL DEFAULT 0,
+  started_at_ms BIGINT NOT NULL,
+  finished_at_ms BIGINT,
+  error TEXT,
+  UNIQUE (job_id, step)
+);
+CREATE INDEX deployment_steps_instance ON deployment_steps (instance_id, id)
+)sql";
+
+// v7 (the master bot, issue 7): the one progress message a customer sees while their shop
 // bot deploys, kept per instance so that a restarted master bot goes on editing it; the
 // first Marzban panel the wizard gathered waits here (encrypted) until the tenant is ready.
 constexpr std::string_view kMasterBotProgress = R"sql(
@@ -403,7 +589,10 @@ const std::vector<Migration>& master() {
       {1, "initial", kInitial},
       {2, "conversation_state", kConversations},
       {3, "billing", kBilling},
-      {4, "master_bot_progress", kMasterBotProgress},
+      {4, "instance_heartbeats", kInstanceHeartbeats},
+      {5, "subscription_lifecycle", kSubscriptionLifecycle},
+      {6, "deployments", kDeployments},
+      {7, "master_bot_progress", kMasterBotProgress},
   };
   return list;
 }

@@ -6,6 +6,8 @@
 // are written once for both backends; the runner substitutes:
 //   {{pk}}          INTEGER PRIMARY KEY AUTOINCREMENT | BIGSERIAL PRIMARY KEY
 //   {{deferrable}}  DEFERRABLE INITIALLY IMMEDIATE (both; lets restore defer FK checks)
+// and a statement that starts with {{sqlite}} or {{postgres}} runs on that backend only
+// (rebuilding a table other tables reference takes different steps on each).
 // Statements are separated by ';' (none may contain a ';' in a literal).
 #pragma once
 

@@ -1,4 +1,6 @@
 #include <map>
+#include <string_view>
+#include <utility>
 
 #include <sodium.h>
 
@@ -64,7 +66,18 @@ std::vector<std::string> render(std::string_view sql, Backend backend) {
   for (;;) {
     std::size_t end = text.find(';', start);
     std::string stmt = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (stmt.find_first_not_of(" \t\r\n") != std::string::npos) out.push_back(std::move(stmt));
+    // A statement only one backend needs (a rebuild of a referenced table differs) starts
+    // with {{sqlite}} or {{postgres}}: kept, without the marker, for that backend only.
+    const std::size_t first = stmt.find_first_not_of(" \t\r\n");
+    bool keep = first != std::string::npos;
+    for (auto [marker, for_backend] : {std::pair{std::string_view("{{sqlite}}"), Backend::kSqlite},
+                                       std::pair{std::string_view("{{postgres}}"), Backend::kPostgres}}) {
+      if (keep && stmt.compare(first, marker.size(), marker) == 0) {
+        keep = backend == for_backend;
+        stmt.erase(first, marker.size());
+      }
+    }
+    if (keep) out.push_back(std::move(stmt));
     if (end == std::string::npos) break;
     start = end + 1;
   }

@@ -1,0 +1,45 @@
+#include "app/deploy_stack.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace ms::app {
+
+deploy::PipelineOptions pipeline_options(const Config& config, const std::string& telegram_api) {
+  deploy::PipelineOptions o;
+  o.telegram_api_url = telegram_api;
+  o.public_url = config.effective_public_url();
+  // Polling unless a public HTTPS address lets Telegram reach this process.
+  o.webhook = config.public_url.rfind("https://", 0) == 0 && !config.sandbox_mode();
+  return o;
+}
+
+DeployStack::DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
+                         payments::PaymentRegistry& payments, telegram::BotRuntime& runtime,
+                         http::HttpClient& telegram_http, http::HttpClient& panels_http, TimerQueue& timers,
+                         const std::string& telegram_api)
+    : secrets_(keyring), pool_(4, 10'000), timers_(timers) {
+  runner_ = std::make_unique<jobs::JobRunner>(storage.master(), SystemClock::instance());
+  host_ = std::make_unique<shop::ShopHost>(storage, payments, secrets_, panels_http, runtime, SystemClock::instance());
+  inprocess_ = std::make_unique<deploy::InProcessDeployer>(*host_, runtime, SystemClock::instance());
+  pipeline_ = std::make_unique<deploy::DeployPipeline>(storage, keyring, telegram_http, *runner_,
+                                                       SystemClock::instance(), pipeline_options(config, telegram_api));
+  pipeline_->add_backend(*inprocess_);
+}
+
+DeployStack::~DeployStack() {
+  runner_->stop();
+  pipeline_.reset();
+  inprocess_.reset();
+  host_.reset();
+  pool_.shutdown();
+}
+
+Result<int> DeployStack::start() {
+  auto recovered = pipeline_->recover();
+  runner_->start(pool_, timers_);
+  if (!recovered) return recovered;
+  spdlog::info("deployments: {} bot(s) started; unfinished deployments resume", *recovered);
+  return recovered;
+}
+
+}  // namespace ms::app

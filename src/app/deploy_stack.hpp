@@ -1,0 +1,60 @@
+// DeployStack: the deployment pipeline of `serve`, built once the database is ready: the
+// durable job runner, the in-process shop host and its backend (InProcessDeployer), and the
+// DeployPipeline over them. On start it recovers (bots that should run are started through
+// their backend; unfinished deployment jobs resume as the runner claims them).
+//
+// The master bot (src/master/) and the subscription lifecycle use it only through
+// `deployments()`, a `deploy::Deployments&`; serve.cpp builds the stack in its `deploy`
+// thread and hands that reference to whatever needs it.
+//
+// Threads: build it on one thread; deployments() is thread-safe.
+#pragma once
+
+#include <memory>
+
+#include "core/config.hpp"
+#include "core/crypto/keyring.hpp"
+#include "core/crypto/secret_box.hpp"
+#include "core/timer_queue.hpp"
+#include "core/worker_pool.hpp"
+#include "deploy/inprocess/inprocess_deployer.hpp"
+#include "deploy/pipeline.hpp"
+#include "http/client.hpp"
+#include "jobs/jobs.hpp"
+#include "payments/registry.hpp"
+#include "shop/host.hpp"
+#include "storage/storage.hpp"
+#include "telegram/runtime.hpp"
+
+namespace ms::app {
+
+// The pipeline's options from the configuration: the Bot API of this process (the sandbox
+// in sandbox mode), webhook or polling intake.
+deploy::PipelineOptions pipeline_options(const Config& config, const std::string& telegram_api);
+
+class DeployStack {
+ public:
+  // Everything given must outlive the stack. `telegram_api` is the Bot API base URL the
+  // bots use (the runtime's).
+  DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
+              payments::PaymentRegistry& payments, telegram::BotRuntime& runtime, http::HttpClient& telegram_http,
+              http::HttpClient& panels_http, TimerQueue& timers, const std::string& telegram_api);
+  // Stops the runner (waits for running steps), then the bots of this process.
+  ~DeployStack();
+
+  // Starts what should run and the job runner. Success: how many bots were started.
+  Result<int> start();
+  deploy::Deployments& deployments() { return *pipeline_; }
+  deploy::DeployPipeline& pipeline() { return *pipeline_; }
+
+ private:
+  crypto::SecretBox secrets_;
+  WorkerPool pool_;
+  TimerQueue& timers_;
+  std::unique_ptr<jobs::JobRunner> runner_;
+  std::unique_ptr<shop::ShopHost> host_;
+  std::unique_ptr<deploy::InProcessDeployer> inprocess_;
+  std::unique_ptr<deploy::DeployPipeline> pipeline_;
+};
+
+}  // namespace ms::app
