@@ -736,7 +736,7 @@ Result<std::int64_t> DeployPipeline::create(const NewInstance& instance) {
   auto limit = d.master.with_session([&](Session& s) -> Result<void> {
     auto pkg = s.query_one(
         "SELECT p.code, p.name_en, p.name_fa, p.max_bots FROM subscriptions s JOIN packages p ON p.id = s.package_id "
-        "WHERE s.customer_id = :c AND s.status IN ('trial', 'active', 'grace') ORDER BY s.id DESC LIMIT 1",
+        "WHERE s.customer_id = :c AND s.state IN ('trial', 'active', 'grace') ORDER BY s.id DESC LIMIT 1",
         {{"c", instance.customer_id}});
     if (!pkg) return fail(std::move(pkg.error()));
     if (!*pkg) return fail(ErrorCode::kPermissionDenied, "no current package: buy or renew one to create a bot");

@@ -216,8 +216,8 @@ class PipelineTest : public storage::testing::StorageTest {
       const std::int64_t cid = (*c)->get_int("id");
       if (!package.empty()) {
         auto r = s.exec(
-            "INSERT INTO subscriptions (customer_id, package_id, status, created_at, updated_at) SELECT :c, id, "
-            "'active', 1, 1 FROM packages WHERE code = :p",
+            "INSERT INTO subscriptions (customer_id, package_id, state, cycle, period_start, period_end, created_at, "
+            "updated_at) SELECT :c, id, 'active', 'monthly', 1, 4102444800, 1, 1 FROM packages WHERE code = :p",
             {{"c", cid}, {"p", package}});
         if (!r) return fail(std::move(r.error()));
       }

@@ -113,7 +113,7 @@ void OperatorDesk::install(telegram::Router& r) {
       const auto& row = **sub;
       text += "\n" + t(lang, "master.ops.card_package",
                        {{"package", row.get_string(lang == Lang::kFa ? "name_fa" : "name_en")},
-                        {"cycle", t(lang, "master.cycle." + row.get_string("cycle"))},
+                        {"cycle", t(lang, "master.desk.cycle." + row.get_string("cycle"))},
                         {"state", t(lang, "master.sub_state." + row.get_string("state"))},
                         {"end", desk::date(row.get_int("period_end"), lang)}});
     } else {

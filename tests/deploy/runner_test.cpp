@@ -58,14 +58,18 @@ bool alive(pid_t pid) {
 }
 
 // Every live process whose command line runs `runner --instance <id>`.
-int runners_of(std::int64_t id) {
+// Runner processes of instance `id` that poll `api_url` (this test's emulator: tests of the
+// other backend run at the same time with the same instance id).
+int runners_of(std::int64_t id, const std::string& api_url) {
   int n = 0;
   const std::string needle = "runner --instance " + std::to_string(id) + " ";
   for (const auto& e : fs::directory_iterator("/proc")) {
     const auto name = e.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = std::stoi(name);
-    if (alive(pid) && proc(pid, "cmdline").find(needle) != std::string::npos) ++n;
+    if (alive(pid) && proc(pid, "cmdline").find(needle) != std::string::npos &&
+        proc(pid, "environ").find("MOTHERSHIP_TELEGRAM_API_URL=" + api_url + ' ') != std::string::npos)
+      ++n;
   }
   return n;
 }
@@ -142,12 +146,23 @@ class ProcessRunnerTest : public storage::testing::StorageTest {
     ASSERT_EQ(created.code, 0) << created.output;
     auto row = storage_->master().with_session([&](storage::Session& s) {
       return s.query_one(
-          "SELECT i.id, c.tenant_id FROM bot_instances i JOIN customers c ON c.id = i.customer_id WHERE "
-          "i.bot_username = 'runner_shop_bot'");
+          "SELECT i.id, c.id AS customer, c.tenant_id FROM bot_instances i JOIN customers c ON c.id = i.customer_id "
+          "WHERE i.bot_username = 'runner_shop_bot'");
     });
     ASSERT_TRUE(row && *row);
     instance_ = (*row)->get_int("id");
-    tenant_ = (*row)->get_int("tenant_id");
+    // `shop create` only queues the deployment; its "tenant ready" step (serve's pipeline,
+    // not running here) makes the tenant database. This test stands in for that step.
+    tenant_ = (*row)->opt_int("tenant_id").value_or(0);
+    if (tenant_ == 0) {
+      tenant_ = (*row)->get_int("customer");
+      auto made = storage_->create_tenant(tenant_);
+      ASSERT_TRUE(made) << made.error().to_string();
+      auto linked = storage_->master().with_session([&](storage::Session& s) {
+        return s.exec("UPDATE customers SET tenant_id = :t WHERE id = :c", {{"t", tenant_}, {"c", tenant_}});
+      });
+      ASSERT_TRUE(linked) << linked.error().to_string();
+    }
   }
 
   void TearDown() override {
@@ -226,7 +241,7 @@ TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean)
   ASSERT_TRUE(answers_start(alice_)) << read_file(d.log_path(instance_));
   const pid_t first = d.pid(instance_).value_or(0);
   ASSERT_GT(first, 0);
-  EXPECT_EQ(runners_of(instance_), 1);
+  EXPECT_EQ(runners_of(instance_, api_url_), 1);
 
   // The token is nowhere in the runner's command line or environment.
   const auto cmdline = proc(first, "cmdline"), environ = proc(first, "environ");
@@ -262,7 +277,7 @@ TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean)
   EXPECT_EQ(h->restarts, 1);
   EXPECT_NE(h->last_error.find("signal"), std::string::npos) << h->last_error;
   ASSERT_TRUE(answers_start(alice_)) << read_file(d.log_path(instance_));
-  EXPECT_EQ(runners_of(instance_), 1);
+  EXPECT_EQ(runners_of(instance_, api_url_), 1);
   ASSERT_TRUE(eventually([&] {
     auto r = storage_->master().with_session([&](storage::Session& s) {
       return s.query_one("SELECT pid, restarts FROM instance_heartbeats WHERE instance_id = :id", {{"id", instance_}});
@@ -273,7 +288,7 @@ TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean)
   // stop(): SIGTERM, the runner finishes and exits 0; no runner process is left.
   ASSERT_TRUE(d.stop(instance_));
   EXPECT_FALSE(alive(second));
-  EXPECT_EQ(runners_of(instance_), 0);
+  EXPECT_EQ(runners_of(instance_, api_url_), 0);
   EXPECT_TRUE(d.running().empty());
 
   // Its log, per instance: the runner's own lines and the deployer's.
@@ -298,7 +313,7 @@ TEST_P(ProcessRunnerTest, ASuspendedShopAnswersThatTheServiceIsPaused) {
   })) << read_file(d.log_path(instance_));
   ASSERT_TRUE(answers_start(owner_));
   EXPECT_NE(texts(owner_).back().find("این ربات موقتاً متوقف شده است"), std::string::npos) << texts(owner_).back();
-  EXPECT_EQ(runners_of(instance_), 1);
+  EXPECT_EQ(runners_of(instance_, api_url_), 1);
 }
 
 TEST_P(ProcessRunnerTest, ARunnerRefusesAnUnknownInstanceAnUnreadableTokenAndASecondCopy) {

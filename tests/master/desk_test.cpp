@@ -170,8 +170,7 @@ class OperatorDeskTest : public DeskTest {
     status(1, 1, domain::BotState::kRunning, 30, "");
     status(2, 2, domain::BotState::kFailed, 300, "getMe: 401 Unauthorized");
     status(3, 2, domain::BotState::kRunning, 600, "");
-    // The deployment pipeline's column (its migration), with two timed deployments.
-    exec("ALTER TABLE bot_instances ADD COLUMN deploy_ms BIGINT");
+    // Two timed deployments (bot_instances.deploy_ms, master migration 6).
     exec("UPDATE bot_instances SET deploy_ms = 2000 WHERE id = 1");
     exec("UPDATE bot_instances SET deploy_ms = 3000 WHERE id = 3");
     for (int rating : {5, 3, 4}) {

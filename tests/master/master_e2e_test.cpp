@@ -50,7 +50,7 @@ TEST_P(MasterE2E, CardToCardApprovedOnceActivatesTheSubscriptionOnce) {
       << a1 << " / " << a2;
   ASSERT_TRUE(wait_saw(bob_, "package is active until"));
   const auto customer = std::to_string(customer_id(bob_));
-  EXPECT_EQ(scalar("SELECT count(*) AS v FROM subscriptions WHERE status = 'active' AND customer_id = " + customer), 1);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM subscriptions WHERE state = 'active' AND customer_id = " + customer), 1);
   EXPECT_EQ(scalar("SELECT count(*) AS v FROM payments WHERE status = 'paid' AND customer_id = " + customer), 1);
   EXPECT_EQ(scalar("SELECT count(*) AS v FROM package_orders WHERE status = 'completed' AND customer_id = " + customer),
             1);
@@ -74,7 +74,7 @@ TEST_P(MasterE2E, WalletThenStarsRenewal) {
   press_to(bob_, "Buy monthly", "Order #");
   press_to(bob_, "Wallet", "package is active until");
   const auto customer = std::to_string(id);
-  const auto end1 = scalar("SELECT expires_at AS v FROM subscriptions WHERE customer_id = " + customer);
+  const auto end1 = scalar("SELECT period_end AS v FROM subscriptions WHERE customer_id = " + customer);
   EXPECT_NEAR(end1, clock_.unix_seconds() + 30 * 86400, 5);
   EXPECT_LT(scalar("SELECT balance_minor AS v FROM customers WHERE id = " + customer), 40'000'000);
 
@@ -97,7 +97,7 @@ TEST_P(MasterE2E, WalletThenStarsRenewal) {
   ASSERT_TRUE(result) << result.error().to_string();
   ASSERT_TRUE(eventually([&] { return count_saw(bob_, "package is active until") == 2; }));
   EXPECT_EQ(scalar("SELECT count(*) AS v FROM subscriptions WHERE customer_id = " + customer), 1);
-  EXPECT_EQ(scalar("SELECT expires_at AS v FROM subscriptions WHERE customer_id = " + customer), end1 + 30 * 86400);
+  EXPECT_EQ(scalar("SELECT period_end AS v FROM subscriptions WHERE customer_id = " + customer), end1 + 30 * 86400);
   EXPECT_EQ(scalar("SELECT amount_minor AS v FROM payments WHERE provider = 'telegram_stars'"), 50 * 50);
 }
 

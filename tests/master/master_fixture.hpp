@@ -423,7 +423,7 @@ class MasterTest : public storage::testing::StorageTest {
     const auto now = clock_.unix_seconds();
     auto done = master_->with_session([&](storage::Session& s) {
       return s.exec(
-          "INSERT INTO subscriptions (customer_id, package_id, status, billing_period, starts_at, expires_at, "
+          "INSERT INTO subscriptions (customer_id, package_id, state, cycle, period_start, period_end, "
           "created_at, updated_at) SELECT :c, id, 'active', 'monthly', :now, :end, :now, :now FROM packages WHERE code "
           "= :code",
           {{"c", customer_id(telegram_id)}, {"now", now}, {"end", now + 30 * 86400}, {"code", code}});

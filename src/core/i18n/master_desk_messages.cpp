@@ -144,8 +144,8 @@ constexpr std::array kMessages = {
     DefaultMessage{"master.sub_state.suspended", "معلق", "suspended"},
     DefaultMessage{"master.sub_state.cancelled", "لغوشده", "cancelled"},
     DefaultMessage{"master.sub_state.erased", "پاک\u200cشده", "erased"},
-    DefaultMessage{"master.cycle.monthly", "ماهانه", "monthly"},
-    DefaultMessage{"master.cycle.yearly", "سالانه", "yearly"},
+    DefaultMessage{"master.desk.cycle.monthly", "ماهانه", "monthly"},
+    DefaultMessage{"master.desk.cycle.yearly", "سالانه", "yearly"},
 
     // ---- the subscription lifecycle: {package}, {date} (period end), {days} (left),
     // {until} (grace end), {erase_date} ----
