@@ -65,10 +65,17 @@ void ShopBot::Impl::register_services(telegram::Router& r) {
         const std::string status = a->status == panels::AccountStatus::kExpired    ? "expired"
                                    : a->status == panels::AccountStatus::kDisabled ? "disabled"
                                                                                    : "active";
-        (void)store.update_service(s->id, a->data_limit_bytes > 0 ? std::optional(a->data_limit_bytes) : std::nullopt,
-                                   a->used_bytes, a->expire_at > 0 ? std::optional(a->expire_at) : std::nullopt, status,
-                                   a->subscription_url.empty() ? s->subscription_url : a->subscription_url, now());
-        if (auto fresh = store.service(s->id); fresh && *fresh) s = **fresh;
+        const auto limit = a->data_limit_bytes > 0 ? std::optional(a->data_limit_bytes) : std::nullopt;
+        const auto expires = a->expire_at > 0 ? std::optional(a->expire_at) : std::nullopt;
+        const std::string& url = a->subscription_url.empty() ? s->subscription_url : a->subscription_url;
+        // A person opening the same service again mostly finds it as it was: no write then
+        // (every write waits for the tenant database's one writer).
+        const bool same = limit == s->traffic_limit_bytes && a->used_bytes == s->traffic_used_bytes &&
+                          expires == s->expires_at && status == s->status && url == s->subscription_url;
+        if (!same) {
+          (void)store.update_service(s->id, limit, a->used_bytes, expires, status, url, now());
+          if (auto fresh = store.service(s->id); fresh && *fresh) s = **fresh;
+        }
       }
     }
     const Lang lang = p->lang;

@@ -80,7 +80,7 @@ struct Fault {
   int times = 1;  // how many matching requests it hits; -1: every one
   // Runs when the fault hits, on a server thread, before the fault acts (kApplyHold: after
   // the call was done, before the answer is parked). C++ API only; it may block briefly.
-  std::function<void()> on_hit;
+  std::function<void()> on_hit = {};
 };
 
 class MarzbanTestServer {

@@ -36,7 +36,11 @@ Result<std::unique_ptr<soci::session>> connect_sqlite(const std::string& path) {
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   // journal_mode is the first statement that reads the file: garbage fails here.
-  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL"}) {
+  // mmap_size: pages are read from the OS's cache in place, not copied in by a read() each;
+  // a big tenant's working set is larger than the default 2 MB page cache, and without it
+  // every miss cost a system call (the shop bench's 100k-user tenant was 15-30% slower).
+  for (const char* pragma : {"PRAGMA journal_mode = WAL", "PRAGMA foreign_keys = ON", "PRAGMA synchronous = NORMAL",
+                             "PRAGMA mmap_size = 268435456"}) {
     char* err = nullptr;
     int rc = sqlite3_exec(db, pragma, nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
