@@ -25,8 +25,7 @@
 #include "marzban_server.hpp"
 #include "panels/panel_repository.hpp"
 #include "panels/provision.hpp"
-#include "sandbox/emulator.hpp"
-#include "sandbox/routes.hpp"
+#include "sandbox_people.hpp"
 #include "serve_process.hpp"
 #include "shop/qr.hpp"
 #include "shop/settings.hpp"
@@ -38,46 +37,35 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 30s) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test_support::eventually;
 
 constexpr const char* kBot = "crash_shop_bot";
 constexpr std::int64_t kPlanPrice = 1'500'000;  // Rial
 
-class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
+class ServeCrash : public ::testing::TestWithParam<storage::Backend>, protected test_support::SandboxPeople {
  protected:
   void SetUp() override {
     // Telegram, in this process: it must outlive serve.
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 2s;  // a dead process's long poll ends soon
-    emulator_ = std::make_unique<sandbox::Emulator>(eo);
-    http::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.handler_timeout = 30s;
-    telegram_ = std::make_unique<http::Server>(so);
-    sandbox::add_sandbox_routes(telegram_->router(), *emulator_);
+    bot_ = kBot;
     // A kill at the moment serve answers a button press (before Telegram takes the answer).
-    telegram_->use(http::Middleware{
-        "kill-on-answer",
-        [this](http::Request& req) -> std::optional<http::Response> {
-          std::string path = req.path;
-          std::transform(path.begin(), path.end(), path.begin(), [](unsigned char c) { return std::tolower(c); });
-          if (path.find("/answercallbackquery") != std::string::npos && kill_on_answer_.exchange(false)) {
-            (void)serve_->kill();
-            killed_ = true;
-          }
-          return std::nullopt;
-        },
-        nullptr});
-    ASSERT_TRUE(telegram_->start());
-    const std::string api = "http://127.0.0.1:" + std::to_string(telegram_->bound_port()) + "/sandbox";
+    start_sandbox(eo, [this](http::Server& telegram) {
+      telegram.use(http::Middleware{
+          "kill-on-answer",
+          [this](http::Request& req) -> std::optional<http::Response> {
+            std::string path = req.path;
+            std::transform(path.begin(), path.end(), path.begin(), [](unsigned char c) { return std::tolower(c); });
+            if (path.find("/answercallbackquery") != std::string::npos && kill_on_answer_.exchange(false)) {
+              (void)serve_->kill();
+              killed_ = true;
+            }
+            return std::nullopt;
+          },
+          nullptr});
+    });
+    if (HasFatalFailure()) return;
+    const std::string api = base_url();
 
     marzban_ = std::make_unique<marzban_test::MarzbanTestServer>();
     ASSERT_TRUE(marzban_->start());
@@ -86,8 +74,8 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_TRUE(master) << master.error().to_string();
     auto shop_bot = emulator_->create_bot(kBot, "VPN Shop");
     ASSERT_TRUE(shop_bot) << shop_bot.error().to_string();
-    owner_ = person("Owner");
-    alice_ = person("Alice");
+    owner_ = person("Owner", "en");
+    alice_ = person("Alice", "en");
 
     test_support::ServeSetup setup;
     setup.backend = GetParam();
@@ -138,7 +126,7 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
   void TearDown() override {
     if (serve_ && serve_->running()) (void)serve_->kill();
     if (marzban_) marzban_->stop();
-    if (telegram_) telegram_->stop(200ms);
+    stop_sandbox();
     db_.reset();
     storage_.reset();
     serve_.reset();
@@ -185,55 +173,8 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
     return hosted;
   }
 
-  std::int64_t person(const std::string& name) {
-    auto p = emulator_->create_user({0, name, "", "", "en"});
-    EXPECT_TRUE(p) << p.error().to_string();
-    return p ? (*p)["id"].get<std::int64_t>() : 0;
-  }
-
-  // ---- what a person sees and does ----
-
-  json messages(std::int64_t who) {
-    auto c = emulator_->read_chat(who, kBot);
-    return c ? (*c).value("messages", json::array()) : json::array();
-  }
-  // How many of the bot's messages (texts and captions, current versions) contain `part`.
-  int count_saw(std::int64_t who, const std::string& part) {
-    int n = 0;
-    for (const auto& m : messages(who)) {
-      if (!m.value("from_bot", false)) continue;
-      const auto& msg = m["message"];
-      if (msg.value("text", "").find(part) != std::string::npos ||
-          msg.value("caption", "").find(part) != std::string::npos)
-        ++n;
-    }
-    return n;
-  }
-  bool wait_saw(std::int64_t who, const std::string& part) {
-    return eventually([&] { return count_saw(who, part) > 0; });
-  }
-  int photos(std::int64_t who) {
-    int n = 0;
-    for (const auto& m : messages(who)) {
-      if (m.value("from_bot", false) && m["message"].contains("photo")) ++n;
-    }
-    return n;
-  }
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
-    auto all = messages(who);
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      const auto& msg = (*it)["message"];
-      if (!(*it).value("from_bot", false) || !msg.contains("reply_markup")) continue;
-      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
-        for (const auto& b : row) {
-          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data"))
-            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
-        }
-      }
-    }
-    return std::nullopt;
-  }
-  // Presses the newest button labelled `label` and waits for the bot's answer to the press.
+  // Presses the newest button labelled `label` and waits for the bot's answer to the press
+  // (not for a change in the chat: a kill may land before it).
   void press(std::int64_t who, const std::string& label) {
     std::optional<std::pair<std::int64_t, std::string>> b;
     ASSERT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
@@ -357,8 +298,6 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend> {
     EXPECT_EQ(scalar("SELECT balance_minor AS v FROM users WHERE telegram_id = " + std::to_string(alice_)), 0);
   }
 
-  std::unique_ptr<sandbox::Emulator> emulator_;
-  std::unique_ptr<http::Server> telegram_;
   std::unique_ptr<marzban_test::MarzbanTestServer> marzban_;
   std::unique_ptr<test_support::ServeProcess> serve_;
   std::unique_ptr<storage::Storage> storage_;

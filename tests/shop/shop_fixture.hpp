@@ -23,8 +23,7 @@
 #include "payments/card/card_to_card.hpp"
 #include "payments/service.hpp"
 #include "payments/stars/stars.hpp"
-#include "sandbox/emulator.hpp"
-#include "sandbox/routes.hpp"
+#include "sandbox_people.hpp"
 #include "shop/qr.hpp"
 #include "shop/settings.hpp"
 #include "shop/shop.hpp"
@@ -35,18 +34,9 @@ namespace ms::shop::testing {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
+using test_support::eventually;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 20s) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(25ms);
-  }
-  return pred();
-}
-
-class ShopTest : public storage::testing::StorageTest {
+class ShopTest : public storage::testing::StorageTest, protected test_support::SandboxPeople {
  protected:
   static constexpr std::int64_t kTenant = 1;
   static constexpr telegram::BotKey kBotKey = 1;
@@ -59,16 +49,12 @@ class ShopTest : public storage::testing::StorageTest {
     ASSERT_TRUE(t) << t.error().to_string();
     db_ = *t;
 
+    bot_ = "vpn_shop_bot";
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 5s;
     if (telegram_limits_) eo.limits = telegram_limits_->telegram;
-    emulator_ = std::make_unique<sandbox::Emulator>(eo, SystemClock::instance());
-    http::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.handler_timeout = 30s;
-    server_ = std::make_unique<http::Server>(so);
-    sandbox::add_sandbox_routes(server_->router(), *emulator_);
-    ASSERT_TRUE(server_->start());
+    start_sandbox(eo);
+    if (HasFatalFailure()) return;
 
     marzban_test::Options mo;
     mo.clock = &clock_;  // the panel and the shop share one clock, so tests can move time
@@ -112,7 +98,7 @@ class ShopTest : public storage::testing::StorageTest {
   void TearDown() override {
     stop_shop();
     if (marzban_) marzban_->stop();
-    if (server_) server_->stop(200ms);
+    stop_sandbox();
     payments_.reset();
     db_.reset();
     StorageTest::TearDown();
@@ -175,14 +161,6 @@ class ShopTest : public storage::testing::StorageTest {
     shop_.reset();
   }
 
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/sandbox"; }
-
-  std::int64_t person(const std::string& name, const std::string& lang) {
-    auto p = emulator_->create_user({0, name, "", "", lang});
-    EXPECT_TRUE(p) << p.error().to_string();
-    return p ? (*p)["id"].get<std::int64_t>() : 0;
-  }
-
   std::int64_t add_plan(const std::string& name, int days, std::int64_t traffic, std::int64_t price,
                         const std::string& kind) {
     auto id = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
@@ -206,87 +184,6 @@ class ShopTest : public storage::testing::StorageTest {
     return png ? *png : std::string();
   }
 
-  json chat(std::int64_t who) {
-    auto c = emulator_->read_chat(who, "vpn_shop_bot");
-    return c ? *c : json::object();
-  }
-  // Every text (and caption) the bot sent the person, current versions, in order.
-  std::vector<std::string> texts(std::int64_t who) {
-    std::vector<std::string> out;
-    for (const auto& m : chat(who).value("messages", json::array())) {
-      if (!m.value("from_bot", false)) continue;
-      const auto& msg = m["message"];
-      if (msg.contains("text")) out.push_back(msg["text"]);
-      if (msg.contains("caption")) out.push_back(msg["caption"]);
-    }
-    return out;
-  }
-  bool saw(std::int64_t who, const std::string& part) {
-    for (const auto& t : texts(who)) {
-      if (t.find(part) != std::string::npos) return true;
-    }
-    return false;
-  }
-  bool wait_saw(std::int64_t who, const std::string& part) {
-    return eventually([&] { return saw(who, part); });
-  }
-  int photos(std::int64_t who) {
-    int n = 0;
-    for (const auto& m : chat(who).value("messages", json::array())) {
-      if (m.value("from_bot", false) && m["message"].contains("photo")) ++n;
-    }
-    return n;
-  }
-  // The newest bot message with a button whose text contains `label`: {message_id, data}.
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
-    auto messages = chat(who).value("messages", json::array());
-    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
-      const auto& msg = (*it)["message"];
-      if (!msg.contains("reply_markup")) continue;
-      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
-        for (const auto& b : row) {
-          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data")) {
-            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
-          }
-        }
-      }
-    }
-    return std::nullopt;
-  }
-  // Presses the button once it is there, then waits until the bot has dealt with it: the
-  // press is answered and, unless the answer was a notice of its own, the chat changed (an
-  // edited screen or a new message). Success: the callback query id.
-  std::string press(std::int64_t who, const std::string& label) {
-    std::optional<std::pair<std::int64_t, std::string>> b;
-    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
-        << "no button " << label << " in " << chat(who).dump().substr(0, 6000);
-    if (!b) return "";
-    const std::string before = chat(who).value("messages", json::array()).dump();
-    auto q = emulator_->press_button(who, "vpn_shop_bot", b->first, b->second);
-    EXPECT_TRUE(q) << q.error().to_string();
-    if (!q) return "";
-    eventually(
-        [&] {
-          auto a = emulator_->callback_answer(*q);
-          if (!a || !(*a).value("answered", false)) return false;
-          if (!(*a).value("text", "").empty()) return true;
-          return chat(who).value("messages", json::array()).dump() != before;
-        },
-        5s);
-    return *q;
-  }
-  // What the bot answered to a pressed button (waits for the answer).
-  std::string answer_text(const std::string& query) {
-    std::string text;
-    EXPECT_TRUE(eventually([&] {
-      auto a = emulator_->callback_answer(query);
-      if (!a || !(*a).value("answered", false)) return false;
-      text = (*a).value("text", "");
-      return true;
-    }));
-    return text;
-  }
-
   std::int64_t scalar(const std::string& sql) {
     auto v = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
       auto row = s.query_one(sql);
@@ -302,40 +199,6 @@ class ShopTest : public storage::testing::StorageTest {
   }
   std::int64_t balance(std::int64_t telegram_id) {
     return scalar("SELECT balance_minor AS v FROM users WHERE telegram_id = " + std::to_string(telegram_id));
-  }
-
-  // ---- admins' flows: a message or press, then the bot's answer that says `expect` ----
-
-  std::size_t message_count(std::int64_t who) { return chat(who).value("messages", json::array()).size(); }
-
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part) {
-    auto messages = chat(who).value("messages", json::array());
-    for (std::size_t i = from; i < messages.size(); ++i) {
-      if (!messages[i].value("from_bot", false)) continue;
-      const auto& m = messages[i]["message"];
-      if (m.value("text", "").find(part) != std::string::npos) return true;
-      if (m.value("caption", "").find(part) != std::string::npos) return true;
-    }
-    return false;
-  }
-
-  void say(std::int64_t who, const std::string& text, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_text(who, "vpn_shop_bot", text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); }))
-        << "after '" << text << "' no '" << expect << "' in " << chat(who).dump().substr(0, 4000);
-  }
-
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_command(who, "vpn_shop_bot", cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); })) << "/" << cmd << ": no '" << expect << "'";
-  }
-
-  void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
-    press(who, label);
-    ASSERT_TRUE(wait_saw(who, expect)) << "after " << label << " no '" << expect << "' in "
-                                       << chat(who).dump().substr(0, 4000);
   }
 
   // /start, and wait for the new menu (so the next press finds its buttons).
@@ -365,8 +228,6 @@ class ShopTest : public storage::testing::StorageTest {
   ManualClock clock_{SystemClock::instance().unix_seconds()};
   crypto::SecretBox box_{crypto::Keyring(crypto::generate_key())};
   std::shared_ptr<storage::Database> db_;
-  std::unique_ptr<sandbox::Emulator> emulator_;
-  std::unique_ptr<http::Server> server_;
   std::unique_ptr<marzban_test::MarzbanTestServer> marzban_;
   http::CurlClient http_;
   TimerQueue timers_;
