@@ -118,8 +118,15 @@ void MasterBot::Impl::register_start(telegram::Router& r) {
     while (!url.empty() && url.back() == '/') url.pop_back();
     url += "/panel/login?token=" + *token;
     turn.answer();
-    turn.reply(t(c->lang, "master.panel.link",
-                 {{"url", url}, {"minutes", number(std::max<std::int64_t>(1, opt.login_ttl.count() / 60), c->lang)}}));
+    // No preview: Telegram would fetch the link (the page it opens changes nothing, though).
+    telegram::SendMessage m;
+    m.chat_id = turn.chat_id();
+    m.text = t(c->lang, "master.panel.link",
+               {{"url", url}, {"minutes", number(std::max<std::int64_t>(1, opt.login_ttl.count() / 60), c->lang)}});
+    m.disable_link_preview = true;
+    turn.bot.send(m, telegram::Priority::kInteractive, [](telegram::Reply<telegram::SendMessage> r) {
+      if (!r) spdlog::warn("master bot: the /panel link was not sent: {}", r.error().to_string());
+    });
   };
   r.on_command("panel", panel);
   r.on_callback("panel", panel);

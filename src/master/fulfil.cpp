@@ -43,13 +43,11 @@ Result<std::int64_t> MasterBot::Impl::ensure_tenant(std::int64_t customer_id) {
   return fail(ErrorCode::kConflict, "could not reserve a tenant id for customer " + std::to_string(customer_id));
 }
 
-void MasterBot::Impl::resume_waiting_bots(std::int64_t customer_id) {
-  if (!ctx.deployments) return;
+Result<void> MasterBot::Impl::resume_waiting_bots(std::int64_t customer_id) {
+  if (!ctx.deployments) return ok();
   auto bots = ctx.deployments->list(customer_id);
-  if (!bots) {
-    spdlog::warn("master bot: customer {}'s bots: {}", customer_id, bots.error().to_string());
-    return;
-  }
+  if (!bots) return fail(std::move(bots.error()));
+  Result<void> out = ok();
   for (const auto& b : *bots) {
     Result<void> r = ok();
     if (b.state == domain::BotState::kCreated) {
@@ -57,8 +55,12 @@ void MasterBot::Impl::resume_waiting_bots(std::int64_t customer_id) {
     } else if (b.state == domain::BotState::kSuspended) {
       r = ctx.deployments->resume(b.instance_id);
     }
-    if (!r) spdlog::warn("master bot: bot {} did not resume: {}", b.instance_id, r.error().to_string());
+    if (r) continue;
+    spdlog::warn("master bot: bot {} did not resume: {}", b.instance_id, r.error().to_string());
+    // The database or a backend being away is worth another delivery; a refusal is not.
+    if (out && r.error().code == ErrorCode::kUnavailable) out = fail(std::move(r.error()));
   }
+  return out;
 }
 
 Result<void> MasterBot::Impl::fulfil(std::int64_t order_id) {
@@ -69,22 +71,28 @@ Result<void> MasterBot::Impl::fulfil(std::int64_t order_id) {
   if (auto tenant = ensure_tenant((*order)->customer_id); !tenant) return fail(std::move(tenant.error()));
   auto applied = subs.apply_paid_order(order_id, now());
   if (!applied) return fail(std::move(applied.error()));
-  if (!applied->applied) return ok();  // delivered before
-  auto c = store.customer(applied->customer_id);
-  auto p = store.package((*order)->package_id);
-  if (c && *c && p && *p && applied->subscription) {
-    const Lang lang = (*c)->lang;
-    auto kb = keyboard(lang);
-    kb.button("🤖 " + t(lang, "master.menu.create_bot"), "wz").button("🏠 " + t(lang, "menu.main"), "menu");
-    auto sent = send_to(
-        (*c)->telegram_id,
-        t(lang, "master.sub.active",
-          {{"package", package_name((*p)->package, lang)}, {"date", date(applied->subscription->period_end, lang)}}),
-        built(kb));
-    if (!sent) spdlog::warn("master bot: telling customer {} failed: {}", (*c)->id, sent.error().to_string());
+  if (applied->applied) {
+    auto c = store.customer(applied->customer_id);
+    auto p = store.package((*order)->package_id);
+    if (c && *c && p && *p && applied->subscription) {
+      const Lang lang = (*c)->lang;
+      auto kb = keyboard(lang);
+      kb.button("🤖 " + t(lang, "master.menu.create_bot"), "wz").button("🏠 " + t(lang, "menu.main"), "menu");
+      auto sent = send_to(
+          (*c)->telegram_id,
+          t(lang, "master.sub.active",
+            {{"package", package_name((*p)->package, lang)}, {"date", date(applied->subscription->period_end, lang)}}),
+          built(kb));
+      if (!sent) spdlog::warn("master bot: telling customer {} failed: {}", (*c)->id, sent.error().to_string());
+    }
   }
-  resume_waiting_bots(applied->customer_id);
-  return ok();
+  // Also when the order was applied by an earlier delivery that then failed or crashed: the
+  // bots must not stay paused behind a paid subscription. Only while it is paid for, though
+  // (a late redelivery must not wake the bots of a subscription that has since lapsed).
+  auto usable = subs.usable(applied->customer_id, now());
+  if (!usable) return fail(std::move(usable.error()));
+  if (!*usable) return ok();
+  return resume_waiting_bots(applied->customer_id);
 }
 
 Result<void> MasterBot::handle(const payments::OutboxItem& item) {

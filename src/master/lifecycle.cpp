@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -96,6 +97,18 @@ Result<int> SubscriptionLifecycle::tick(std::int64_t now) {
                    "s.customer_id) ORDER BY s.id");
   });
   if (!rows) return fail(std::move(rows.error()));
+  // Whose bots are suspended, and whose still serve: what the subscriptions say is done to
+  // the bots after the state moved, so a crash or a failure between the two is put right here.
+  auto bot_states = ctx_.db->with_session([](storage::Session& s) {
+    return s.query(
+        "SELECT DISTINCT customer_id, status FROM bot_instances WHERE deleted_at IS NULL AND status IN "
+        "('suspended', 'running', 'stopped', 'failed')");
+  });
+  if (!bot_states) return fail(std::move(bot_states.error()));
+  std::set<std::int64_t> with_suspended, with_live;
+  for (const auto& r : *bot_states) {
+    (r.get_string("status") == "suspended" ? with_suspended : with_live).insert(r.get_int("customer_id"));
+  }
   int did = 0;
   for (const auto& r : *rows) {
     Row row = Row::from(r);
@@ -105,6 +118,26 @@ Result<int> SubscriptionLifecycle::tick(std::int64_t now) {
       continue;
     }
     did += *n;
+    const auto c = row.sub.customer_id;
+    Result<void> fixed = ok();
+    if (row.sub.state == S::kSuspended) {
+      if (with_live.count(c)) fixed = suspend_bots(c);
+    } else if (row.sub.state != S::kCancelled && with_suspended.count(c)) {
+      fixed = resume_bots(c);  // paid (trial, active, grace): nothing of theirs stays paused
+    }
+    if (!fixed) spdlog::warn("lifecycle: customer {}'s bots: {} (tried again next tick)", c, fixed.error().to_string());
+  }
+  // Erasures a crash interrupted: the state moved, the tenant's files are still there.
+  auto pending = ctx_.db->with_session([](storage::Session& s) {
+    return s.query(std::string(kColumns) +
+                   "WHERE s.state = 'erased' AND s.erased_tenant_id IS NOT NULL AND EXISTS (SELECT 1 FROM tenants t "
+                   "WHERE t.id = s.erased_tenant_id) ORDER BY s.id");
+  });
+  if (!pending) return fail(std::move(pending.error()));
+  for (const auto& r : *pending) {
+    Row row = Row::from(r);
+    if (auto e = erase_customer(row); !e)
+      spdlog::warn("lifecycle: erasing subscription {}: {}", row.sub.id, e.error().to_string());
   }
   return did;
 }
@@ -123,15 +156,19 @@ Result<int> SubscriptionLifecycle::process(Row& row, std::int64_t now) {
   for (int step = 0; step < 4; ++step) {
     const S due = domain::due_state(sub, now);
     if (due == sub.state) break;
-    if (due == S::kSuspended) {
-      if (auto s = suspend_bots(sub.customer_id); !s) return fail(std::move(s.error()));
-    } else if (due == S::kErased) {
-      if (auto e = erase_customer(row); !e) return fail(std::move(e.error()));
-    }
+    // The state moves first, on the condition that nobody renewed meanwhile; only then are
+    // bots suspended or data erased (a failure there is retried by the next tick).
     auto moved = move(row, due, now);
     if (!moved) return fail(std::move(moved.error()));
     if (!*moved) return did;  // renewed meanwhile: the next tick sees the new period
     ++did;
+    if (due == S::kSuspended) {
+      if (auto s = suspend_bots(sub.customer_id); !s)
+        spdlog::warn("lifecycle: suspending customer {}'s bots: {}", sub.customer_id, s.error().to_string());
+    } else if (due == S::kErased) {
+      if (auto e = erase_customer(row); !e)
+        spdlog::warn("lifecycle: erasing customer {}: {}", sub.customer_id, e.error().to_string());
+    }
     spdlog::info("lifecycle: subscription {} of customer {} is now {}", sub.id, sub.customer_id, to_string(due));
     const NoticeKind kind = due == S::kGrace       ? NoticeKind::kGrace
                             : due == S::kSuspended ? NoticeKind::kSuspended
@@ -172,16 +209,23 @@ Result<int> SubscriptionLifecycle::process(Row& row, std::int64_t now) {
 Result<bool> SubscriptionLifecycle::move(Row& row, S to, std::int64_t now) {
   domain::Subscription next = row.sub;
   if (auto t = domain::transition(next, to, now); !t) return fail(std::move(t.error()));
-  auto n = ctx_.db->with_session([&](storage::Session& s) {
-    return s.exec(
-        "UPDATE subscriptions SET state = :to, cancelled_at = :cancelled, updated_at = :now WHERE id = :id AND "
-        "state = :from AND period_end = :end",
+  auto n = ctx_.db->transaction([&](storage::Session& s) -> Result<std::int64_t> {
+    auto moved = s.exec(
+        "UPDATE subscriptions SET state = :to, cancelled_at = :cancelled, updated_at = :now, erased_tenant_id = "
+        "CASE WHEN :to = 'erased' THEN (SELECT tenant_id FROM customers WHERE id = :c) ELSE erased_tenant_id END "
+        "WHERE id = :id AND state = :from AND period_end = :end",
         {{"to", std::string(to_string(to))},
          {"cancelled", next.cancelled_at ? storage::Value{*next.cancelled_at} : storage::Value{}},
          {"now", now},
+         {"c", row.sub.customer_id},
          {"id", row.sub.id},
          {"from", std::string(to_string(row.sub.state))},
          {"end", row.sub.period_end}});
+    if (!moved || *moved == 0 || to != S::kErased) return moved;
+    // A payment from now on makes the customer a new tenant; this one is only erased.
+    auto unlinked = s.exec("UPDATE customers SET tenant_id = NULL WHERE id = :c", {{"c", row.sub.customer_id}});
+    if (!unlinked) return fail(std::move(unlinked.error()));
+    return moved;
   });
   if (!n) return fail(std::move(n.error()));
   if (*n == 0) return false;
@@ -256,16 +300,28 @@ Result<void> SubscriptionLifecycle::resume_bots(std::int64_t customer_id) {
 
 Result<void> SubscriptionLifecycle::erase_customer(const Row& row) {
   if (!ctx_.deployments) return fail(ErrorCode::kUnavailable, "no deployments to remove bots with");
-  auto bots = ctx_.deployments->list(row.sub.customer_id);
-  if (!bots) return fail(std::move(bots.error()));
-  for (const auto& b : *bots) {
-    if (b.state == domain::BotState::kDeleted) continue;
-    if (auto r = ctx_.deployments->remove(b.instance_id); !r) return fail(std::move(r.error()));
+  // What the move to 'erased' recorded, and whether this is still the customer's newest
+  // subscription (a customer who paid again since keeps the bots of the new one).
+  auto what = ctx_.db->with_session([&](storage::Session& s) {
+    return s.query_one(
+        "SELECT s.erased_tenant_id, (SELECT max(n.id) FROM subscriptions n WHERE n.customer_id = s.customer_id) AS "
+        "newest FROM subscriptions s WHERE s.id = :id",
+        {{"id", row.sub.id}});
+  });
+  if (!what) return fail(std::move(what.error()));
+  if (!*what) return ok();
+  if ((*what)->get_int("newest") == row.sub.id) {
+    auto bots = ctx_.deployments->list(row.sub.customer_id);
+    if (!bots) return fail(std::move(bots.error()));
+    for (const auto& b : *bots) {
+      if (b.state == domain::BotState::kDeleted) continue;
+      if (auto r = ctx_.deployments->remove(b.instance_id); !r) return fail(std::move(r.error()));
+    }
   }
-  if (row.tenant_id) {
-    auto erased = storage_.erase_tenant(*row.tenant_id);
+  if (auto tenant = (*what)->opt_int("erased_tenant_id")) {
+    auto erased = storage_.erase_tenant(*tenant);
     if (!erased && erased.error().code != ErrorCode::kNotFound) return fail(std::move(erased.error()));
-    spdlog::info("lifecycle: tenant {} of customer {} erased", *row.tenant_id, row.sub.customer_id);
+    spdlog::info("lifecycle: tenant {} of customer {} erased", *tenant, row.sub.customer_id);
   }
   return ok();
 }

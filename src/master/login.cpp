@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "core/crypto/primitives.hpp"
@@ -60,11 +62,65 @@ Result<WebSession> open_web_session(storage::Database& master, const LoginSubjec
   return session;
 }
 
+namespace {
+
+// Tokens are URL-safe base64 (random_token); anything else is refused before it is shown.
+bool token_shape(std::string_view token) {
+  if (token.empty() || token.size() > 200) return false;
+  for (char c : token) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+// The token from a form body "token=..." (application/x-www-form-urlencoded).
+std::string form_token(std::string_view body) {
+  for (std::size_t at = 0; at <= body.size();) {
+    std::size_t end = body.find('&', at);
+    if (end == std::string_view::npos) end = body.size();
+    std::string_view pair = body.substr(at, end - at);
+    if (pair.rfind("token=", 0) == 0) return std::string(pair.substr(6));
+    at = end + 1;
+  }
+  return {};
+}
+
+// What the link opens: a page that signs in only when the person presses the button. A
+// GET changes nothing, so Telegram's link preview (or any prefetcher) cannot use it up.
+std::string sign_in_page(const std::string& token) {
+  return "<!doctype html><html lang=\"fa\" dir=\"rtl\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<meta name=\"referrer\" content=\"no-referrer\"><title>Mothership</title></head>"
+         "<body style=\"font-family:sans-serif;text-align:center;margin-top:20vh\">"
+         "<form method=\"post\" action=\"/panel/login\"><input type=\"hidden\" name=\"token\" value=\"" +
+         token +
+         "\"><p>ورود به پنل مادرشیپ<br><span dir=\"ltr\">Sign in to the Mothership panel</span></p>"
+         "<button type=\"submit\" style=\"font-size:1.2em;padding:.5em 2em\">ورود · Sign in</button>"
+         "</form></body></html>";
+}
+
+}  // namespace
+
 void add_login_routes(http::Router& router, LoginRoutes routes) {
   if (!routes.pool) throw std::invalid_argument("add_login_routes: a worker pool is required");
   auto shared = std::make_shared<LoginRoutes>(std::move(routes));
-  router.add(http::Method::kGet, "/panel/login", [shared](http::Request& request, http::Responder respond) {
+  router.add(http::Method::kGet, "/panel/login", [](http::Request& request, http::Responder respond) {
     std::string token(request.query_param("token").value_or(""));
+    if (!token_shape(token)) {
+      respond(http::Response::error(401, "unauthenticated", "this login link is not valid"));
+      return;
+    }
+    auto page = http::Response::text(200, sign_in_page(token), "text/html; charset=utf-8");
+    page.headers.add("Cache-Control", "no-store");
+    page.headers.add("Referrer-Policy", "no-referrer");
+    respond(std::move(page));
+  });
+  router.add(http::Method::kPost, "/panel/login", [shared](http::Request& request, http::Responder respond) {
+    std::string token = form_token(request.body);
+    if (!token_shape(token)) {
+      respond(http::Response::error(401, "unauthenticated", "this login link is not valid"));
+      return;
+    }
     auto posted = shared->pool->post([shared, token = std::move(token), respond] {
       storage::Database* db = shared->master ? shared->master() : nullptr;
       if (!db) {

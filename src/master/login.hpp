@@ -1,7 +1,8 @@
 // One-time login links for the web panel, sent by the master bot's /panel: a random token
 // whose SHA-256 alone is stored in master `login_tokens` (it expires after a few minutes and
-// works once), and `GET /panel/login?token=...`, which consumes it and opens a web session
-// (auth_sessions, the session token again stored only as its hash) set as a cookie.
+// works once), and `POST /panel/login` (sent by the page `GET /panel/login?token=...` shows),
+// which consumes it and opens a web session (auth_sessions, the session token again stored
+// only as its hash) set as a cookie.
 //
 // Threads: the functions are thread-safe as far as the Database is; they block on it. The
 // route runs its database work on the given WorkerPool, never on the event loop.
@@ -51,7 +52,9 @@ struct LoginRoutes {
   const Clock* clock = &SystemClock::instance();
   bool secure_cookie = false;  // add "Secure" (the public URL is https)
 };
-// GET /panel/login?token=...: 200 {"ok":true,"subject":{kind,id}} with Set-Cookie, or 401
+// GET /panel/login?token=...: a page whose button posts the token (a GET uses nothing up:
+// Telegram's link preview fetches the link too). POST /panel/login, form body token=...:
+// 200 {"ok":true,"subject":{kind,id}} with Set-Cookie, or 401
 // {"error":{"code":"unauthenticated",...}} for a bad, expired or used token.
 void add_login_routes(http::Router& router, LoginRoutes routes);
 

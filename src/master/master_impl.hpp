@@ -81,7 +81,7 @@ class MasterBot::Impl {
   // The customer's tenant database id, created if missing.
   Result<std::int64_t> ensure_tenant(std::int64_t customer_id);
   // Bots that waited for a package: created ones are deployed, suspended ones resumed.
-  void resume_waiting_bots(std::int64_t customer_id);
+  Result<void> resume_waiting_bots(std::int64_t customer_id);
 
   // ---- the create-a-bot wizard (wizard.cpp) ----
   // ok() when the customer may create one more bot; otherwise answered with why.

@@ -91,6 +91,11 @@ Result<AppliedOrder> SubscriptionStore::apply_paid_order(std::int64_t order_id, 
         {{"now", now}, {"id", order_id}});
     if (!claimed) return fail(std::move(claimed.error()));
     if (*claimed == 0) return out;
+    // One customer's paid orders apply one after the other: the customer's row is the lock
+    // (PostgreSQL reads committed rows, so two renewals read alike would add one period).
+    auto locked =
+        s.exec("UPDATE customers SET updated_at = :now WHERE id = :c", {{"now", now}, {"c", out.customer_id}});
+    if (!locked) return fail(std::move(locked.error()));
 
     auto current = current_in(s, out.customer_id);
     if (!current) return fail(std::move(current.error()));

@@ -263,6 +263,55 @@ TEST_P(LifecycleTest, RenewingFromSuspensionResumesEveryBot) {
   EXPECT_EQ(refused.error().code, ErrorCode::kConflict);
 }
 
+TEST_P(LifecycleTest, BotsFollowTheSubscriptionWhenTheyWereLeftBehind) {
+  // The state moved to suspended, then the process died before the bots were suspended.
+  const std::int64_t sub = subscribe("starter", kT0 - 4 * kDay, "suspended");
+  tick_at(kT0);
+  EXPECT_EQ(deployments_->state(bot1_), BotState::kSuspended);
+  EXPECT_EQ(deployments_->state(bot2_), BotState::kSuspended);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM bot_instances WHERE status = 'suspended'"), 2);
+  tick_at(kT0 + 60);
+  EXPECT_EQ(deployments_->calls().size(), 2u);  // nothing more to do
+  // Paid again (the payment recorded the renewal), and the resume that should have followed
+  // was lost: the next tick resumes them, once.
+  auto renewed = db_->with_session([&](Session& s) {
+    return s.exec("UPDATE subscriptions SET state = 'active', period_end = :e WHERE id = :id",
+                  {{"e", kT0 + 30 * kDay}, {"id", sub}});
+  });
+  ASSERT_TRUE(renewed);
+  tick_at(kT0 + 120);
+  tick_at(kT0 + 180);
+  EXPECT_EQ(deployments_->state(bot1_), BotState::kRunning);
+  EXPECT_EQ(deployments_->state(bot2_), BotState::kRunning);
+  const auto calls = deployments_->calls();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[2], "resume " + std::to_string(bot1_));
+}
+
+TEST_P(LifecycleTest, AnErasureCutShortIsFinishedAndAPaymentMeanwhileKeepsItsBots) {
+  // The move to erased happened (the customer unlinked, the tenant recorded), the process
+  // died before the files were gone.
+  const std::int64_t sub = subscribe("starter", kT0 - 40 * kDay, "erased");
+  auto moved = db_->with_session([&](Session& s) -> Result<void> {
+    auto a = s.exec("UPDATE subscriptions SET erased_tenant_id = 7 WHERE id = :id", {{"id", sub}});
+    if (!a) return fail(std::move(a.error()));
+    auto b = s.exec("UPDATE customers SET tenant_id = NULL WHERE id = :c", {{"c", customer_}});
+    if (!b) return fail(std::move(b.error()));
+    return ok();
+  });
+  ASSERT_TRUE(moved);
+  // The customer paid since: a new subscription, whose bots must stay.
+  subscribe("starter", kT0 + 30 * kDay);
+  ASSERT_TRUE(storage_->tenant(kTenant));
+  tick_at(kT0);
+  auto tenant = storage_->tenant(kTenant);
+  ASSERT_FALSE(tenant);
+  EXPECT_EQ(tenant.error().code, ErrorCode::kNotFound);
+  EXPECT_TRUE(deployments_->calls().empty());
+  tick_at(kT0 + 60);  // done: nothing is tried again
+  EXPECT_TRUE(deployments_->calls().empty());
+}
+
 TEST_P(LifecycleTest, DowngradeThatDoesNotFitIsRefusedNamingTheExcess) {
   const std::int64_t sub = subscribe("professional", kT0 + 20 * kDay);
   auto tenant = storage_->tenant(kTenant);

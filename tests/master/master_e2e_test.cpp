@@ -103,9 +103,21 @@ TEST_P(MasterE2E, WalletThenStarsRenewal) {
 
 TEST_P(MasterE2E, PanelLinkWorksOnceAndExpires) {
   enter_en(bob_);
-  auto login = [&](const std::string& token) {
+  // What the link opens (as the person's browser or Telegram's link preview would).
+  auto open_link = [&](const std::string& token) {
     http::ClientRequest r;
     r.url = "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/panel/login?token=" + token;
+    auto response = http_.send_sync(std::move(r));
+    EXPECT_TRUE(response);
+    return response ? *response : http::ClientResponse{};
+  };
+  // The page's button: the form posts the token.
+  auto login = [&](const std::string& token) {
+    http::ClientRequest r;
+    r.method = "POST";
+    r.url = "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/panel/login";
+    r.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    r.body = "token=" + token;
     auto response = http_.send_sync(std::move(r));
     EXPECT_TRUE(response);
     return response ? *response : http::ClientResponse{};
@@ -130,6 +142,16 @@ TEST_P(MasterE2E, PanelLinkWorksOnceAndExpires) {
   ASSERT_FALSE(token.empty());
   // Only the hash is stored.
   EXPECT_EQ(scalar("SELECT count(*) AS v FROM login_tokens WHERE token_hash = '" + token + "'"), 0);
+  // Opening the link (twice: a preview, then the person) uses nothing up; the page posts it.
+  for (int i = 0; i < 2; ++i) {
+    auto page = open_link(token);
+    EXPECT_EQ(page.status, 200) << page.body;
+    EXPECT_NE(page.body.find("name=\"token\" value=\"" + token + "\""), std::string::npos) << page.body;
+    EXPECT_NE(page.body.find("method=\"post\""), std::string::npos);
+    EXPECT_FALSE(page.headers.get("Set-Cookie").has_value());
+  }
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM login_tokens WHERE used_at IS NOT NULL"), 0);
+  EXPECT_EQ(open_link("abc.def").status, 401);
   auto first = login(token);
   EXPECT_EQ(first.status, 200) << first.body;
   auto cookie = first.headers.get("Set-Cookie");

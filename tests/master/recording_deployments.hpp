@@ -1,6 +1,6 @@
 // A Deployments for the master tests until the deployment pipeline is on main: it keeps
 // each instance's status as the test sets it and records every suspend, resume and remove
-// ("suspend 3"); remove() also marks the bot_instances row deleted, as the pipeline does.
+// ("suspend 3"), and writes the new state to the bot_instances row, as the pipeline does.
 #pragma once
 
 #include <map>
@@ -48,16 +48,7 @@ class RecordingDeployments : public deploy::Deployments {
   Result<void> replace_token(std::int64_t, const std::string&) override { return ok(); }
   Result<void> suspend(std::int64_t id) override { return set(id, "suspend", BotState::kSuspended); }
   Result<void> resume(std::int64_t id) override { return set(id, "resume", BotState::kRunning); }
-  Result<void> remove(std::int64_t id) override {
-    auto r = set(id, "remove", BotState::kDeleted);
-    if (!r) return r;
-    // As the pipeline does: the instance row is marked deleted.
-    return db_.with_session([&](Session& s) -> Result<void> {
-      auto u = s.exec("UPDATE bot_instances SET status = 'deleted' WHERE id = :id", {{"id", id}});
-      if (!u) return fail(std::move(u.error()));
-      return ok();
-    });
-  }
+  Result<void> remove(std::int64_t id) override { return set(id, "remove", BotState::kDeleted); }
   Result<deploy::InstanceStatus> status(std::int64_t id) override {
     std::lock_guard lock(mutex_);
     if (!bots_.count(id)) return fail(ErrorCode::kNotFound, "instance");
@@ -80,7 +71,13 @@ class RecordingDeployments : public deploy::Deployments {
     if (!bots_.count(id)) return fail(ErrorCode::kNotFound, "instance");
     calls_.push_back(what + " " + std::to_string(id));
     bots_[id].state = to;
-    return ok();
+    // As the pipeline does: the instance row says the state too.
+    return db_.with_session([&](Session& s) -> Result<void> {
+      auto u = s.exec("UPDATE bot_instances SET status = :st WHERE id = :id",
+                      {{"st", std::string(domain::to_string(to))}, {"id", id}});
+      if (!u) return fail(std::move(u.error()));
+      return ok();
+    });
   }
   storage::Database& db_;
   mutable std::mutex mutex_;

@@ -582,6 +582,13 @@ CREATE TABLE master_bot_progress (
 CREATE INDEX master_bot_progress_open ON master_bot_progress (finished)
 )sql";
 
+// The tenant a subscription's erasure is to delete, written with the move to 'erased' in one
+// transaction (the customer is unlinked from it then): a crash before the files are gone
+// leaves the id here for the next lifecycle pass, and a payment meanwhile gets a new tenant.
+constexpr const char* kSubscriptionErasure = R"sql(
+ALTER TABLE subscriptions ADD COLUMN erased_tenant_id BIGINT
+)sql";
+
 }  // namespace
 
 const std::vector<Migration>& master() {
@@ -593,6 +600,7 @@ const std::vector<Migration>& master() {
       {5, "subscription_lifecycle", kSubscriptionLifecycle},
       {6, "deployments", kDeployments},
       {7, "master_bot_progress", kMasterBotProgress},
+      {8, "subscription_erasure", kSubscriptionErasure},
   };
   return list;
 }
