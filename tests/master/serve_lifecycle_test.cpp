@@ -47,6 +47,13 @@ class ServeLifecycle : public ServeMasterTest {
           "'{\"invoice_title\": \"Mothership\"}', :now)",
           {{"now", SystemClock::instance().unix_seconds()}});
     }));
+    // Packages are priced in dollars: 50 Stars to the dollar, as an operator would set it.
+    ASSERT_TRUE(storage_->master().with_session([&](storage::Session& s) {
+      return s.exec(
+          "INSERT INTO exchange_rates (base, quote, quote_minor_per_base_major, updated_at) VALUES ('USD', 'XTR', 50, "
+          ":now)",
+          {{"now", SystemClock::instance().unix_seconds()}});
+    }));
     start_ = SystemClock::instance().unix_seconds();
     give_package(owner_, start_ + 8 * kDay);
     instance_ = scalar("SELECT max(id) AS v FROM bot_instances");
@@ -104,7 +111,10 @@ class ServeLifecycle : public ServeMasterTest {
 };
 
 TEST_P(ServeLifecycle, RemindersGraceSuspensionRenewalThenErasure) {
-  enter_en(owner_);
+  // The operator made the customer; the master bot greets them in Persian: they pick English.
+  command(owner_, "start", "مادرشیپ");
+  press_to(owner_, "زبان", "زبان خود را انتخاب کنید");
+  press_to(owner_, "English", "Mothership builds");
   const std::int64_t end = start_ + 8 * kDay;
   // Reminders: 7, 3 and 1 days before the end, each once.
   at(end - 7 * kDay + 3600, "package ends in");
