@@ -3,15 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
 #include "app/app.hpp"
+#include "app/deploy_stack.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
-#include "app/deploy_stack.hpp"
+#include "core/clock.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
@@ -20,9 +22,9 @@
 #include "http/health.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "master/lifecycle.hpp"
 #include "master/login.hpp"
 #include "master/master.hpp"
-#include "master/lifecycle.hpp"
 #include "master/operators.hpp"
 #include "master/support.hpp"
 #include "payments/registry.hpp"
@@ -34,6 +36,30 @@
 
 namespace ms::app {
 namespace {
+
+// For tests only (MOTHERSHIP_TEST_CLOCK_FILE, set by end-to-end tests, never by a person): the
+// master bot's time is the real time plus the seconds written in that file, read at every
+// call, so a test moves the subscription lifecycle days ahead without waiting. A missing or
+// unreadable file adds nothing.
+class TestOffsetClock final : public Clock {
+ public:
+  explicit TestOffsetClock(std::filesystem::path file) : file_(std::move(file)) {}
+  std::chrono::system_clock::time_point now() const override {
+    return std::chrono::system_clock::now() + std::chrono::seconds(offset());
+  }
+  std::chrono::steady_clock::time_point steady_now() const override {
+    return std::chrono::steady_clock::now() + std::chrono::seconds(offset());
+  }
+
+ private:
+  std::int64_t offset() const {
+    std::ifstream in(file_);
+    std::int64_t seconds = 0;
+    if (!(in >> seconds)) return 0;
+    return seconds;
+  }
+  std::filesystem::path file_;
+};
 
 // What the connector thread has built so far; guarded by mu.
 struct Startup {
@@ -264,8 +290,15 @@ int serve(const Config& config, const ServeOptions& options) {
       return;
     }
     crypto::SecretBox secrets(*state.keyring);
+    std::unique_ptr<Clock> test_clock;
+    if (const char* file = std::getenv("MOTHERSHIP_TEST_CLOCK_FILE"); file != nullptr && *file != '\0') {
+      spdlog::warn("master bot: the clock is moved by the test file {} (MOTHERSHIP_TEST_CLOCK_FILE)", file);
+      test_clock = std::make_unique<TestOffsetClock>(file);
+    }
+    const Clock& clock = test_clock ? *test_clock : static_cast<const Clock&>(SystemClock::instance());
     master::MasterContext ctx;
     ctx.db = &state.storage->master();
+    ctx.clock = &clock;
     ctx.operator_ids = config.operator_ids;
     ctx.deployments = state.deployments;
     ctx.payments = master_payments.get();
@@ -302,7 +335,7 @@ int serve(const Config& config, const ServeOptions& options) {
     lock.lock();
     while (!state.stopping) {
       lock.unlock();
-      (void)(*bot)->tick(SystemClock::instance().unix_seconds());
+      (void)(*bot)->tick(clock.unix_seconds());
       lock.lock();
       state.wake.wait_for(lock, std::chrono::seconds(5), [&] { return state.stopping; });
     }

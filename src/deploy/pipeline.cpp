@@ -185,6 +185,10 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   std::map<Backend, Deployer*> backends;
   std::map<std::uint64_t, std::function<void(const Progress&)>> subscribers;
   std::uint64_t next_subscriber = 1;
+  // One step of an instance's deployment at a time against stop/suspend/remove in this
+  // process: those wait for the running step, then supersede the rest (see supersede()).
+  std::mutex instance_locks_mu;
+  std::map<std::int64_t, std::weak_ptr<std::mutex>> instance_locks;
 
   Impl(storage::Storage& s, const crypto::Keyring& k, http::HttpClient& h, jobs::JobRunner& j, const Clock& c,
        PipelineOptions o)
@@ -261,6 +265,11 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
     return it == backends.end() ? nullptr : it->second;
   }
 
+  // Webhooks arrive at this process's HTTP server, so only bots it runs itself take them; a
+  // `process` runner (and any backend elsewhere) polls, and a webhook would make Telegram refuse
+  // its getUpdates.
+  bool uses_webhook(const Instance& inst) const { return options.webhook && inst.backend == Backend::kInProcess; }
+
   Result<InstanceSpec> spec_of(const Instance& inst, bool suspended) {
     auto token = crypto::decrypt(keyring, inst.token_enc);
     if (!token) return fail(ErrorCode::kCorrupted, "the bot token cannot be opened: " + token.error().message);
@@ -272,8 +281,8 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
     spec.bot_username = inst.bot_username;
     spec.owner_telegram_id = inst.owner;
     spec.template_version = inst.template_version;
-    spec.webhook = options.webhook;
-    if (options.webhook && inst.webhook_secret_enc) {
+    spec.webhook = uses_webhook(inst);
+    if (spec.webhook && inst.webhook_secret_enc) {
       auto secret = crypto::decrypt(keyring, *inst.webhook_secret_enc);
       if (!secret) return fail(ErrorCode::kCorrupted, "the webhook secret cannot be opened");
       spec.webhook_secret = *secret;
@@ -470,7 +479,7 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
       name.name = inst.name;
       if (auto r = check("setMyName", client.call_sync(name)); !r) return r;
     }
-    if (options.webhook) {
+    if (uses_webhook(inst)) {
       std::string secret;
       if (inst.webhook_secret_enc) {
         auto opened = crypto::decrypt(keyring, *inst.webhook_secret_enc);
@@ -557,10 +566,45 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
     return took;
   }
 
+  std::shared_ptr<std::mutex> lock_for(std::int64_t id) {
+    std::lock_guard lock(instance_locks_mu);
+    for (auto it = instance_locks.begin(); it != instance_locks.end();) {
+      it = it->second.expired() ? instance_locks.erase(it) : std::next(it);
+    }
+    auto& weak = instance_locks[id];
+    auto held = weak.lock();
+    if (!held) {
+      held = std::make_shared<std::mutex>();
+      weak = held;
+    }
+    return held;
+  }
+
+  // Ends the deployment the instance has (queued or mid-way): a queued job is cancelled, and
+  // the generation moves on, so a running job stops at its next step ("a newer deployment of
+  // this instance replaced this one"). Call with the instance's lock held.
+  Result<void> supersede(const Instance& inst) {
+    auto open = jobs.find(deploy_key(inst.id, inst.generation));
+    if (!open) return fail(std::move(open.error()));
+    if (!*open || ((*open)->status != jobs::JobStatus::kQueued && (*open)->status != jobs::JobStatus::kRunning))
+      return ok();  // nothing under way
+    if ((*open)->status == jobs::JobStatus::kQueued) (void)jobs.cancel((*open)->id);
+    auto bumped = master.with_session([&](Session& s) {
+      return s.exec(
+          "UPDATE bot_instances SET deploy_generation = deploy_generation + 1, updated_at = :now WHERE id = :id AND "
+          "deploy_generation = :g",
+          {{"now", clock.unix_seconds()}, {"id", inst.id}, {"g", inst.generation}});
+    });
+    if (!bumped) return fail(std::move(bumped.error()));
+    return ok();
+  }
+
   // ---- the deploy job ----
 
   jobs::Outcome run_deploy(const jobs::Job& job) {
     const std::int64_t id = job.payload.value("instance", std::int64_t{0});
+    auto instance_lock = lock_for(id);
+    std::lock_guard hold(*instance_lock);
     auto inst = load(id);
     if (!inst) {
       if (inst.error().code == ErrorCode::kNotFound) return jobs::Outcome::fail(inst.error().message);
@@ -813,12 +857,16 @@ Result<void> DeployPipeline::deploy(std::int64_t instance_id) { return impl_->qu
 
 Result<void> DeployPipeline::stop(std::int64_t instance_id) {
   auto& d = *impl_;
+  // A deployment step running now finishes first; the rest of that deployment is superseded,
+  // so it cannot start the bot again after this stop.
+  auto instance_lock = d.lock_for(instance_id);
+  std::lock_guard hold(*instance_lock);
   auto inst = d.load(instance_id);
   if (!inst) return fail(std::move(inst.error()));
   if (inst->state == BotState::kStopped) return ok();
   if (!domain::can_transition(inst->state, BotState::kStopped) && inst->state != BotState::kRestarting)
     return fail(ErrorCode::kConflict, "a " + std::string(domain::to_string(inst->state)) + " bot cannot be stopped");
-  (void)d.cancel_queued(*inst);
+  if (auto superseded = d.supersede(*inst); !superseded) return superseded;
   if (Deployer* deployer = d.backend_for(inst->backend)) {
     if (auto stopped = deployer->stop(instance_id); !stopped) return stopped;
   }
@@ -921,10 +969,12 @@ Result<void> DeployPipeline::resume(std::int64_t instance_id) {
 
 Result<void> DeployPipeline::remove(std::int64_t instance_id) {
   auto& d = *impl_;
+  auto instance_lock = d.lock_for(instance_id);  // as stop(): after the running step, none after
+  std::lock_guard hold(*instance_lock);
   auto inst = d.load(instance_id);
   if (!inst) return fail(std::move(inst.error()));
   if (inst->state == BotState::kDeleted) return ok();
-  (void)d.cancel_queued(*inst);
+  if (auto superseded = d.supersede(*inst); !superseded) return superseded;
   if (inst->state != BotState::kDeleting) {
     if (auto moved = d.move(instance_id, inst->state, BotState::kDeleting); !moved) return moved;
   }

@@ -12,6 +12,14 @@
 // not done. Deploy time (request -> healthy) is stored in bot_instances.deploy_ms and
 // observed in the histogram mothership_deploy_seconds{backend}.
 //
+// stop() and remove() during a deployment wait for the step it is running (in this process),
+// then supersede the rest: a queued job is cancelled and deploy_generation moves on, so the
+// job ends at its next step ("replaced") and never brings the bot up again; the end state is
+// stopped (removed). A bot still in its setup steps (created .. configured) cannot be stopped
+// (kConflict; domain::BotState has no such edge): remove() it, or let it finish. Webhooks are
+// set only for bots of the in-process backend (they arrive at this process's HTTP server);
+// every other backend's bots poll, and get deleteWebhook.
+//
 // A rolling restart to a template version is a job of kind "roll": one instance at a time,
 // each healthy before the next; a failure stops it naming the instance.
 //

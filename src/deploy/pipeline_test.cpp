@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <latch>
 #include <map>
 #include <mutex>
@@ -125,6 +126,29 @@ class GatedDeployer final : public Deployer {
   Deployer& inner_;
 };
 
+// A backend of another kind (as `process`) that runs its bots through an in-process one and,
+// like the real process backend, refuses a webhook spec.
+class PollingOnlyDeployer final : public Deployer {
+ public:
+  explicit PollingOnlyDeployer(Deployer& inner) : inner_(inner) {}
+  deploy::Backend backend() const override { return Backend::kProcess; }
+  Result<void> start(const InstanceSpec& spec) override {
+    if (spec.webhook) {
+      asked_for_webhook_ = true;
+      return fail(ErrorCode::kInvalidArgument, "the process backend runs bots with long polling, not webhooks");
+    }
+    return inner_.start(spec);
+  }
+  Result<void> stop(std::int64_t id) override { return inner_.stop(id); }
+  Result<InstanceHealth> health(std::int64_t id) override { return inner_.health(id); }
+  std::vector<std::int64_t> running() const override { return inner_.running(); }
+
+  std::atomic<bool> asked_for_webhook_{false};
+
+ private:
+  Deployer& inner_;
+};
+
 class PipelineTest : public storage::testing::StorageTest {
  protected:
   void SetUp() override {
@@ -179,7 +203,7 @@ class PipelineTest : public storage::testing::StorageTest {
     StorageTest::TearDown();
   }
 
-  void build_pipeline(Deployer& backend, const Clock& jobs_clock = SystemClock::instance()) {
+  void build_pipeline(Deployer& backend, const Clock& jobs_clock = SystemClock::instance(), bool webhook = false) {
     jobs::RunnerOptions jo;
     jo.lease = 2s;
     jo.backoff_base = 100ms;
@@ -189,6 +213,8 @@ class PipelineTest : public storage::testing::StorageTest {
     PipelineOptions po;
     po.telegram_api_url = gateway_->url();
     po.health_wait = 10s;
+    po.webhook = webhook;
+    po.public_url = "https://mothership.example";
     pipeline_ = std::make_unique<DeployPipeline>(*storage_, keyring_, http_, *runner_, SystemClock::instance(), po);
     pipeline_->add_backend(backend);
     subscription_ = pipeline_->subscribe([this](const Progress& p) {
@@ -572,6 +598,80 @@ TEST_P(PipelineTest, StopStartAndRemove) {
   auto again = pipeline_->create(new_instance(bot_.token));
   ASSERT_TRUE(again) << again.error().to_string();
   ASSERT_TRUE(wait_state(*again, BotState::kRunning));
+}
+
+TEST_P(PipelineTest, StopWhileTheDeploymentStartsTheBotWaitsForTheStepThenEndsStopped) {
+  // The deployment is inside its `started` step (the backend is starting the bot) when the
+  // owner stops the bot: stop() waits for that step, then supersedes the rest of the
+  // deployment; the bot ends stopped and stays so, nothing of it runs, and a start works.
+  subscription_.reset();
+  runner_->stop();
+  pipeline_.reset();
+  runner_.reset();
+  GatedDeployer gated(*inprocess_);
+  build_pipeline(gated);
+  auto id = pipeline_->create(new_instance(bot_.token));
+  ASSERT_TRUE(id);
+  gated.entered_.wait();
+  EXPECT_EQ(state_of(*id), BotState::kStarting);
+  auto stopping = std::async(std::launch::async, [&] { return pipeline_->stop(*id); });
+  EXPECT_EQ(stopping.wait_for(300ms), std::future_status::timeout) << "stop() did not wait for the running step";
+  gated.release_.count_down();
+  auto stopped = stopping.get();
+  ASSERT_TRUE(stopped) << stopped.error().to_string();
+  EXPECT_EQ(state_of(*id), BotState::kStopped);
+  // The superseded deployment ends without bringing the bot up again.
+  ASSERT_TRUE(eventually([&] {
+    auto job = runner_->find("deploy:" + std::to_string(*id) + ":1");
+    return job && *job && (*job)->status == jobs::JobStatus::kDead;
+  }));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(state_of(*id), BotState::kStopped);
+  EXPECT_TRUE(inprocess_->running().empty());
+  EXPECT_FALSE(runtime_->status(*id));
+  EXPECT_EQ(steps_of(*id)["healthy"].first, "");
+  ASSERT_TRUE(emulator_->send_command(alice_, "vpn_shop_bot", "start"));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_TRUE(texts(alice_).empty()) << "a stopped bot answered";
+
+  // Started again, it runs (no setup step repeated).
+  const int get_me = gateway_->calls("getMe");
+  ASSERT_TRUE(pipeline_->start(*id));
+  ASSERT_TRUE(wait_state(*id, BotState::kRunning));
+  EXPECT_EQ(gateway_->calls("getMe"), get_me);
+  ASSERT_TRUE(emulator_->send_command(alice_, "vpn_shop_bot", "start"));
+  EXPECT_TRUE(eventually([&] { return !texts(alice_).empty(); }));
+  subscription_.reset();
+  runner_->stop();
+  pipeline_.reset();
+  runner_.reset();
+}
+
+TEST_P(PipelineTest, AProcessBotNeverGetsAWebhookEvenWhenServeTakesWebhooks) {
+  // This process takes webhooks (an HTTPS public address), but a `process` runner polls: its
+  // bot is configured with deleteWebhook, started with a polling spec, and answers by polling.
+  subscription_.reset();
+  runner_->stop();
+  pipeline_.reset();
+  runner_.reset();
+  PollingOnlyDeployer process(*inprocess_);
+  build_pipeline(process, SystemClock::instance(), /*webhook=*/true);
+  auto n = new_instance(bot_.token);
+  n.backend = Backend::kProcess;
+  auto id = pipeline_->create(n);
+  ASSERT_TRUE(id) << id.error().to_string();
+  ASSERT_TRUE(wait_deployed(*id)) << domain::to_string(state_of(*id));
+  EXPECT_FALSE(process.asked_for_webhook_.load());
+  EXPECT_EQ(gateway_->calls("setWebhook"), 0);
+  EXPECT_GE(gateway_->calls("deleteWebhook"), 1);
+  auto info = emulator_->call_sync(bot_.token, "getWebhookInfo", {});
+  EXPECT_EQ(info.body["result"].value("url", "?"), "") << info.body.dump();
+  ASSERT_TRUE(emulator_->send_command(alice_, "vpn_shop_bot", "start"));
+  EXPECT_TRUE(eventually([&] { return !texts(alice_).empty(); }));
+  subscription_.reset();
+  runner_->stop();
+  pipeline_.reset();
+  runner_.reset();
 }
 
 TEST_P(PipelineTest, RecoverStartsWhatShouldRunAndRollMovesEveryInstance) {

@@ -10,14 +10,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "app/app.hpp"
+#include "app/runtime.hpp"
+#include "core/timer_queue.hpp"
+#include "core/worker_pool.hpp"
+#include "deploy/pipeline.hpp"
 #include "deploy/process/process_deployer.hpp"
+#include "http/client.hpp"
+#include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "jobs/jobs.hpp"
 #include "sandbox/emulator.hpp"
 #include "sandbox/routes.hpp"
 #include "storage/storage_test_support.hpp"
@@ -127,6 +136,14 @@ class ProcessRunnerTest : public storage::testing::StorageTest {
     so.handler_timeout = 30s;
     server_ = std::make_unique<http::Server>(so);
     sandbox::add_sandbox_routes(server_->router(), *emulator_);
+    // Every Bot API method called, in order (the emulator's log as Telegram would see it).
+    server_->use(http::Middleware{"method-log",
+                                  [this](http::Request& req) -> std::optional<http::Response> {
+                                    std::lock_guard lock(calls_mu_);
+                                    calls_.push_back(req.path.substr(req.path.rfind('/') + 1));
+                                    return std::nullopt;
+                                  },
+                                  nullptr});
     ASSERT_TRUE(server_->start());
     api_url_ = "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/sandbox";
 
@@ -219,6 +236,10 @@ class ProcessRunnerTest : public storage::testing::StorageTest {
     if (!emulator_->send_command(who, "runner_shop_bot", "start")) return false;
     return eventually([&] { return texts(who).size() > before; });
   }
+  int calls(const std::string& method) {
+    std::lock_guard lock(calls_mu_);
+    return static_cast<int>(std::count(calls_.begin(), calls_.end(), method));
+  }
   std::optional<std::int64_t> heartbeat() {
     auto h = deployer().health(instance_);
     return h ? h->heartbeat_at : std::nullopt;
@@ -233,6 +254,8 @@ class ProcessRunnerTest : public storage::testing::StorageTest {
   std::string token_;
   std::int64_t owner_ = 0, alice_ = 0, instance_ = 0, tenant_ = 0;
   int runs_ = 0;
+  std::mutex calls_mu_;
+  std::vector<std::string> calls_;
 };
 
 TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean) {
@@ -297,6 +320,46 @@ TEST_P(ProcessRunnerTest, ARunnerProcessServesTheShopSurvivesKill9AndStopsClean)
   EXPECT_NE(log.find("killed by signal"), std::string::npos) << log;
   EXPECT_NE(log.find("stopped (exited with code 0)"), std::string::npos) << log;
   EXPECT_EQ(log.find(secret_half), std::string::npos) << "the token is never logged";
+}
+
+TEST_P(ProcessRunnerTest, ThePipelineDeploysAProcessBotThatPollsAndNeverGetsAWebhook) {
+  // serve takes webhooks here (an HTTPS public address), yet a `process` runner polls: the
+  // deployment configures the bot with deleteWebhook, never setWebhook, and the runner's
+  // getUpdates gets the person's /start.
+  ASSERT_TRUE(storage_->master().with_session([&](storage::Session& s) {
+    return s.exec("UPDATE bot_instances SET deploy_backend = 'process' WHERE id = :id", {{"id", instance_}});
+  }));
+  auto keyring = app::open_keyring(config_, storage_->master());
+  ASSERT_TRUE(keyring) << keyring.error().to_string();
+  WorkerPool pool(2, 100);
+  TimerQueue timers;
+  http::CurlClient http;
+  jobs::RunnerOptions jo;
+  jo.poll_every = 20ms;
+  jo.backoff_base = 100ms;
+  jobs::JobRunner runner(storage_->master(), SystemClock::instance(), jo);
+  PipelineOptions po;
+  po.telegram_api_url = api_url_;
+  po.webhook = true;
+  po.public_url = "https://mothership.example";
+  DeployPipeline pipeline(*storage_, **keyring, http, runner, SystemClock::instance(), po);
+  pipeline.add_backend(deployer());
+  runner.start(pool, timers);  // runs the deployment `shop create` queued
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto st = pipeline.status(instance_);
+        return st && st->state == domain::BotState::kRunning;
+      },
+      60s))
+      << read_file(deployer().log_path(instance_));
+  ASSERT_TRUE(answers_start(alice_)) << read_file(deployer().log_path(instance_));
+  EXPECT_EQ(calls("setWebhook"), 0);
+  EXPECT_GE(calls("deleteWebhook"), 1);
+  EXPECT_GE(calls("getUpdates"), 1);
+  auto info = emulator_->call_sync(token_, "getWebhookInfo", {});
+  EXPECT_EQ(info.body["result"].value("url", "?"), "") << info.body.dump();
+  runner.stop();
+  ASSERT_TRUE(deployer().stop(instance_));
 }
 
 TEST_P(ProcessRunnerTest, ASuspendedShopAnswersThatTheServiceIsPaused) {

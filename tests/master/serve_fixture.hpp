@@ -1,0 +1,245 @@
+// The master bot inside the real `mothership serve` (a child process,
+// tests/support/serve_process.hpp), with Telegram (the sandbox emulator) in this test process
+// behind a real HTTP server on 127.0.0.1, so it outlives serve as the real one would. People
+// talk to the master bot and to the shop bots through the emulator; every check reads what the
+// emulator or the databases really hold. `on_bot_api` sees every Bot API request first (for a
+// test that logs them or kills serve at one). On SQLite and PostgreSQL (the parameter).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "http/middleware.hpp"
+#include "http/server.hpp"
+#include "sandbox/emulator.hpp"
+#include "sandbox/routes.hpp"
+#include "serve_process.hpp"
+#include "storage/storage.hpp"
+
+namespace ms::master::testing {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds within = 30s) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(25ms);
+  }
+  return pred();
+}
+
+inline std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+inline constexpr const char* kMasterBot = "serve_master_bot";
+
+class ServeMasterTest : public ::testing::TestWithParam<storage::Backend> {
+ protected:
+  // Telegram and its master bot; serve is made (not started) with `env` added.
+  void make_serve(const std::map<std::string, std::string>& env = {}) {
+    sandbox::EmulatorOptions eo;
+    eo.max_long_poll = 2s;  // a dead process's long poll ends soon
+    emulator_ = std::make_unique<sandbox::Emulator>(eo);
+    http::ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    so.handler_timeout = 30s;
+    telegram_ = std::make_unique<http::Server>(so);
+    sandbox::add_sandbox_routes(telegram_->router(), *emulator_);
+    telegram_->use(http::Middleware{"test-hook",
+                                    [this](http::Request& req) -> std::optional<http::Response> {
+                                      on_bot_api(lower(req.path));
+                                      return std::nullopt;
+                                    },
+                                    nullptr});
+    ASSERT_TRUE(telegram_->start());
+    const std::string api = "http://127.0.0.1:" + std::to_string(telegram_->bound_port()) + "/sandbox";
+    auto master = emulator_->create_bot(kMasterBot, "Mothership");
+    ASSERT_TRUE(master) << master.error().to_string();
+
+    test_support::ServeSetup setup;
+    setup.backend = GetParam();
+    setup.telegram_api_url = api;
+    setup.master_bot_token = master->token;
+    setup.env = env;
+    auto serve = test_support::ServeProcess::create(setup);
+    if (!serve) {
+      if (serve.error().code == ErrorCode::kUnavailable && std::getenv("MOTHERSHIP_TEST_REQUIRE_PG") == nullptr)
+        GTEST_SKIP() << serve.error().message;
+      FAIL() << serve.error().to_string();
+    }
+    serve_ = std::move(*serve);
+  }
+
+  void TearDown() override {
+    if (serve_ && serve_->running()) (void)serve_->kill();
+    if (telegram_) telegram_->stop(200ms);
+    storage_.reset();
+    serve_.reset();
+  }
+
+  // Runs on the Telegram server's threads with the request's path in lower case.
+  virtual void on_bot_api(const std::string& path) { (void)path; }
+
+  // Starts serve and waits for its master bot; opens the same databases the first time.
+  bool start_serve() {
+    auto started = serve_->start();
+    EXPECT_TRUE(started) << started.error().to_string();
+    if (!started) return false;
+    const bool up = eventually([&] { return serve_->log().find("master bot started") != std::string::npos; });
+    EXPECT_TRUE(up) << "the master bot did not start; log " << serve_->log_path() << ":\n" << serve_->log();
+    if (up) open_storage();
+    return up;
+  }
+  void open_storage() {
+    if (storage_) return;
+    auto storage = storage::Storage::open(serve_->storage_options());
+    ASSERT_TRUE(storage) << storage.error().to_string();
+    storage_ = std::move(*storage);
+  }
+
+  std::int64_t person(const std::string& name, const std::string& lang = "en") {
+    auto p = emulator_->create_user({0, name, "", "", lang});
+    EXPECT_TRUE(p) << p.error().to_string();
+    return p ? (*p)["id"].get<std::int64_t>() : 0;
+  }
+
+  // ---- a person's side ----
+
+  json messages(std::int64_t who, const std::string& bot = kMasterBot) {
+    auto c = emulator_->read_chat(who, bot);
+    return c ? (*c).value("messages", json::array()) : json::array();
+  }
+  bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = kMasterBot) {
+    auto all = messages(who, bot);
+    for (std::size_t i = from; i < all.size(); ++i) {
+      if (all[i].value("from_bot", false) && all[i]["message"].value("text", "").find(part) != std::string::npos)
+        return true;
+    }
+    return false;
+  }
+  // A message of the bot since `from` with a button whose label holds `label`.
+  bool saw_button_since(std::int64_t who, std::size_t from, const std::string& label, const std::string& bot) {
+    auto all = messages(who, bot);
+    for (std::size_t i = from; i < all.size(); ++i) {
+      if (!all[i].value("from_bot", false)) continue;
+      for (const auto& row :
+           all[i]["message"].value("reply_markup", json::object()).value("inline_keyboard", json::array()))
+        for (const auto& b : row)
+          if (b.value("text", "").find(label) != std::string::npos) return true;
+    }
+    return false;
+  }
+  int count_saw(std::int64_t who, const std::string& part, const std::string& bot = kMasterBot) {
+    int n = 0;
+    for (const auto& m : messages(who, bot))
+      n += m.value("from_bot", false) && m["message"].value("text", "").find(part) != std::string::npos;
+    return n;
+  }
+  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
+    auto all = messages(who);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      const auto& msg = (*it)["message"];
+      if (!(*it).value("from_bot", false) || !msg.contains("reply_markup")) continue;
+      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
+        for (const auto& b : row) {
+          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data"))
+            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  void press(std::int64_t who, const std::string& label) {
+    std::optional<std::pair<std::int64_t, std::string>> b;
+    ASSERT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
+        << "no button " << label << " in " << messages(who).dump().substr(0, 4000);
+    ASSERT_TRUE(emulator_->press_button(who, kMasterBot, b->first, b->second));
+  }
+  // Presses `label` and waits for one more message saying `expect`.
+  void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
+    const int before = count_saw(who, expect);
+    press(who, label);
+    ASSERT_TRUE(eventually([&] { return count_saw(who, expect) > before; }))
+        << "after " << label << " no '" << expect << "' in " << messages(who).dump().substr(0, 4000);
+  }
+  void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = kMasterBot) {
+    const auto before = messages(who, bot).size();
+    ASSERT_TRUE(emulator_->send_text(who, bot, text));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "after '" << text << "' no '" << expect << "' in " << messages(who, bot).dump().substr(0, 4000);
+  }
+  void command(std::int64_t who, const std::string& cmd, const std::string& expect,
+               const std::string& bot = kMasterBot) {
+    const auto before = messages(who, bot).size();
+    ASSERT_TRUE(emulator_->send_command(who, bot, cmd));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "/" << cmd << ": no '" << expect << "' in " << messages(who, bot).dump().substr(0, 4000) << "\nlog "
+        << serve_->log_path();
+  }
+  // A newcomer to the master bot in English: /start, then the language.
+  void enter_en(std::int64_t who) {
+    command(who, "start", "Choose your language");
+    press_to(who, "English", "Mothership builds");
+  }
+
+  // ---- the master database ----
+
+  std::int64_t scalar(const std::string& sql) {
+    auto v = storage_->master().with_session([&](storage::Session& s) -> Result<std::int64_t> {
+      auto row = s.query_one(sql);
+      if (!row) return fail(std::move(row.error()));
+      if (!*row) return std::int64_t{-1};
+      return (*row)->get_int("v");
+    });
+    EXPECT_TRUE(v) << v.error().to_string();
+    return v ? *v : -1;
+  }
+  std::string text(const std::string& sql) {
+    auto v = storage_->master().with_session([&](storage::Session& s) -> Result<std::string> {
+      auto row = s.query_one(sql);
+      if (!row) return fail(std::move(row.error()));
+      return *row ? (*row)->get_string("v") : std::string("none");
+    });
+    return v ? *v : "error: " + v.error().message;
+  }
+  std::string instance_state(std::int64_t instance) {
+    return text("SELECT status AS v FROM bot_instances WHERE id = " + std::to_string(instance));
+  }
+  void give_package(std::int64_t telegram_id, std::int64_t period_end, const std::string& code = "starter") {
+    const auto now = SystemClock::instance().unix_seconds();
+    auto done = storage_->master().with_session([&](storage::Session& s) {
+      return s.exec(
+          "INSERT INTO subscriptions (customer_id, package_id, state, cycle, period_start, period_end, created_at, "
+          "updated_at) SELECT c.id, p.id, 'active', 'monthly', :now, :end, :now, :now FROM customers c, packages p "
+          "WHERE c.telegram_id = :tg AND p.code = :code",
+          {{"tg", telegram_id}, {"now", now}, {"end", period_end}, {"code", code}});
+    });
+    ASSERT_TRUE(done) << done.error().to_string();
+    ASSERT_EQ(*done, 1);
+  }
+
+  std::unique_ptr<sandbox::Emulator> emulator_;
+  std::unique_ptr<http::Server> telegram_;
+  std::unique_ptr<test_support::ServeProcess> serve_;
+  std::unique_ptr<storage::Storage> storage_;
+};
+
+inline std::string backend_name(const ::testing::TestParamInfo<storage::Backend>& info) {
+  return info.param == storage::Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+}  // namespace ms::master::testing
