@@ -20,8 +20,7 @@
 
 #include "http/middleware.hpp"
 #include "http/server.hpp"
-#include "sandbox/emulator.hpp"
-#include "sandbox/routes.hpp"
+#include "sandbox_people.hpp"
 #include "serve_process.hpp"
 #include "storage/storage.hpp"
 
@@ -30,15 +29,7 @@ namespace ms::master::testing {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 30s) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(25ms);
-  }
-  return pred();
-}
+using test_support::eventually;
 
 inline std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -47,26 +38,23 @@ inline std::string lower(std::string s) {
 
 inline constexpr const char* kMasterBot = "serve_master_bot";
 
-class ServeMasterTest : public ::testing::TestWithParam<storage::Backend> {
+class ServeMasterTest : public ::testing::TestWithParam<storage::Backend>, protected test_support::SandboxPeople {
  protected:
   // Telegram and its master bot; serve is made (not started) with `env` added.
   void make_serve(const std::map<std::string, std::string>& env = {}) {
+    bot_ = kMasterBot;
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 2s;  // a dead process's long poll ends soon
-    emulator_ = std::make_unique<sandbox::Emulator>(eo);
-    http::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.handler_timeout = 30s;
-    telegram_ = std::make_unique<http::Server>(so);
-    sandbox::add_sandbox_routes(telegram_->router(), *emulator_);
-    telegram_->use(http::Middleware{"test-hook",
+    start_sandbox(eo, [this](http::Server& telegram) {
+      telegram.use(http::Middleware{"test-hook",
                                     [this](http::Request& req) -> std::optional<http::Response> {
                                       on_bot_api(lower(req.path));
                                       return std::nullopt;
                                     },
                                     nullptr});
-    ASSERT_TRUE(telegram_->start());
-    const std::string api = "http://127.0.0.1:" + std::to_string(telegram_->bound_port()) + "/sandbox";
+    });
+    if (HasFatalFailure()) return;
+    const std::string api = base_url();
     auto master = emulator_->create_bot(kMasterBot, "Mothership");
     ASSERT_TRUE(master) << master.error().to_string();
 
@@ -86,7 +74,7 @@ class ServeMasterTest : public ::testing::TestWithParam<storage::Backend> {
 
   void TearDown() override {
     if (serve_ && serve_->running()) (void)serve_->kill();
-    if (telegram_) telegram_->stop(200ms);
+    stop_sandbox();
     storage_.reset();
     serve_.reset();
   }
@@ -111,84 +99,14 @@ class ServeMasterTest : public ::testing::TestWithParam<storage::Backend> {
     storage_ = std::move(*storage);
   }
 
-  std::int64_t person(const std::string& name, const std::string& lang = "en") {
-    auto p = emulator_->create_user({0, name, "", "", lang});
-    EXPECT_TRUE(p) << p.error().to_string();
-    return p ? (*p)["id"].get<std::int64_t>() : 0;
-  }
+  // ---- a person's side (SandboxPeople), and: ----
 
-  // ---- a person's side ----
-
-  json messages(std::int64_t who, const std::string& bot = kMasterBot) {
-    auto c = emulator_->read_chat(who, bot);
-    return c ? (*c).value("messages", json::array()) : json::array();
-  }
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = kMasterBot) {
-    auto all = messages(who, bot);
-    for (std::size_t i = from; i < all.size(); ++i) {
-      if (all[i].value("from_bot", false) && all[i]["message"].value("text", "").find(part) != std::string::npos)
-        return true;
-    }
-    return false;
-  }
-  // A message of the bot since `from` with a button whose label holds `label`.
-  bool saw_button_since(std::int64_t who, std::size_t from, const std::string& label, const std::string& bot) {
-    auto all = messages(who, bot);
-    for (std::size_t i = from; i < all.size(); ++i) {
-      if (!all[i].value("from_bot", false)) continue;
-      for (const auto& row :
-           all[i]["message"].value("reply_markup", json::object()).value("inline_keyboard", json::array()))
-        for (const auto& b : row)
-          if (b.value("text", "").find(label) != std::string::npos) return true;
-    }
-    return false;
-  }
-  int count_saw(std::int64_t who, const std::string& part, const std::string& bot = kMasterBot) {
-    int n = 0;
-    for (const auto& m : messages(who, bot))
-      n += m.value("from_bot", false) && m["message"].value("text", "").find(part) != std::string::npos;
-    return n;
-  }
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
-    auto all = messages(who);
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      const auto& msg = (*it)["message"];
-      if (!(*it).value("from_bot", false) || !msg.contains("reply_markup")) continue;
-      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
-        for (const auto& b : row) {
-          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data"))
-            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
-        }
-      }
-    }
-    return std::nullopt;
-  }
-  void press(std::int64_t who, const std::string& label) {
-    std::optional<std::pair<std::int64_t, std::string>> b;
-    ASSERT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
-        << "no button " << label << " in " << messages(who).dump().substr(0, 4000);
-    ASSERT_TRUE(emulator_->press_button(who, kMasterBot, b->first, b->second));
-  }
   // Presses `label` and waits for one more message saying `expect`.
   void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
     const int before = count_saw(who, expect);
     press(who, label);
     ASSERT_TRUE(eventually([&] { return count_saw(who, expect) > before; }))
         << "after " << label << " no '" << expect << "' in " << messages(who).dump().substr(0, 4000);
-  }
-  void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = kMasterBot) {
-    const auto before = messages(who, bot).size();
-    ASSERT_TRUE(emulator_->send_text(who, bot, text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
-        << "after '" << text << "' no '" << expect << "' in " << messages(who, bot).dump().substr(0, 4000);
-  }
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect,
-               const std::string& bot = kMasterBot) {
-    const auto before = messages(who, bot).size();
-    ASSERT_TRUE(emulator_->send_command(who, bot, cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
-        << "/" << cmd << ": no '" << expect << "' in " << messages(who, bot).dump().substr(0, 4000) << "\nlog "
-        << serve_->log_path();
   }
   // A newcomer to the master bot in English: /start, then the language.
   void enter_en(std::int64_t who) {
@@ -232,8 +150,6 @@ class ServeMasterTest : public ::testing::TestWithParam<storage::Backend> {
     ASSERT_EQ(*done, 1);
   }
 
-  std::unique_ptr<sandbox::Emulator> emulator_;
-  std::unique_ptr<http::Server> telegram_;
   std::unique_ptr<test_support::ServeProcess> serve_;
   std::unique_ptr<storage::Storage> storage_;
 };

@@ -58,7 +58,7 @@ class SandboxPeople {
   std::string server_url() const { return "http://127.0.0.1:" + std::to_string(server_->bound_port()); }
   std::string base_url() const { return server_url() + "/sandbox"; }
 
-  std::int64_t person(const std::string& name, const std::string& lang) {
+  std::int64_t person(const std::string& name, const std::string& lang = "en") {
     auto p = emulator_->create_user({0, name, "", "", lang});
     EXPECT_TRUE(p) << p.error().to_string();
     return p ? (*p)["id"].get<std::int64_t>() : 0;
@@ -72,7 +72,7 @@ class SandboxPeople {
   json messages(std::int64_t who, const std::string& bot = {}) {
     return chat(who, bot).value("messages", json::array());
   }
-  std::size_t message_count(std::int64_t who) { return messages(who).size(); }
+  std::size_t message_count(std::int64_t who, const std::string& bot = {}) { return messages(who, bot).size(); }
   // Every text (and caption) the bot sent the person, current versions, in order.
   std::vector<std::string> texts(std::int64_t who, const std::string& bot = {}) {
     std::vector<std::string> out;
@@ -84,17 +84,17 @@ class SandboxPeople {
     }
     return out;
   }
-  int count_saw(std::int64_t who, const std::string& part) {
+  int count_saw(std::int64_t who, const std::string& part, const std::string& bot = {}) {
     int n = 0;
-    for (const auto& t : texts(who)) n += t.find(part) != std::string::npos;
+    for (const auto& t : texts(who, bot)) n += t.find(part) != std::string::npos;
     return n;
   }
   bool saw(std::int64_t who, const std::string& part) { return count_saw(who, part) > 0; }
   bool wait_saw(std::int64_t who, const std::string& part) {
     return eventually([&] { return saw(who, part); });
   }
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part) {
-    auto all = messages(who);
+  bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = {}) {
+    auto all = messages(who, bot);
     for (std::size_t i = from; i < all.size(); ++i) {
       if (!all[i].value("from_bot", false)) continue;
       const auto& m = all[i]["message"];
@@ -110,9 +110,22 @@ class SandboxPeople {
     }
     return n;
   }
+  // A message of the bot since `from` with a button whose label holds `label`.
+  bool saw_button_since(std::int64_t who, std::size_t from, const std::string& label, const std::string& bot = {}) {
+    auto all = messages(who, bot);
+    for (std::size_t i = from; i < all.size(); ++i) {
+      if (!all[i].value("from_bot", false)) continue;
+      for (const auto& row :
+           all[i]["message"].value("reply_markup", json::object()).value("inline_keyboard", json::array()))
+        for (const auto& b : row)
+          if (b.value("text", "").find(label) != std::string::npos) return true;
+    }
+    return false;
+  }
   // The newest bot message with a button whose text contains `label`: {message_id, data}.
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
-    auto all = messages(who);
+  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label,
+                                                                  const std::string& bot = {}) {
+    auto all = messages(who, bot);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       const auto& msg = (*it)["message"];
       if (!(*it).value("from_bot", false) || !msg.contains("reply_markup")) continue;
@@ -131,13 +144,13 @@ class SandboxPeople {
   // Presses the button once it is there, then waits until the bot has dealt with it: the
   // press is answered and, unless the answer was a notice of its own, the chat changed (an
   // edited screen or a new message). Success: the callback query id.
-  std::string press(std::int64_t who, const std::string& label) {
+  std::string press(std::int64_t who, const std::string& label, const std::string& bot = {}) {
     std::optional<std::pair<std::int64_t, std::string>> b;
-    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }, std::chrono::seconds(20)))
-        << "no button " << label << " in " << chat(who).dump().substr(0, 6000);
+    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label, bot)).has_value(); }, std::chrono::seconds(20)))
+        << "no button " << label << " in " << chat(who, bot).dump().substr(0, 6000);
     if (!b) return "";
-    const std::string before = messages(who).dump();
-    auto q = emulator_->press_button(who, bot_, b->first, b->second);
+    const std::string before = messages(who, bot).dump();
+    auto q = emulator_->press_button(who, bot.empty() ? bot_ : bot, b->first, b->second);
     EXPECT_TRUE(q) << q.error().to_string();
     if (!q) return "";
     eventually(
@@ -145,7 +158,7 @@ class SandboxPeople {
           auto a = emulator_->callback_answer(*q);
           if (!a || !(*a).value("answered", false)) return false;
           if (!(*a).value("text", "").empty()) return true;
-          return messages(who).dump() != before;
+          return messages(who, bot).dump() != before;
         },
         std::chrono::seconds(5));
     return *q;
@@ -162,16 +175,17 @@ class SandboxPeople {
     return text;
   }
   // A message, a command or a press, then the bot's answer that says `expect`.
-  void say(std::int64_t who, const std::string& text, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_text(who, bot_, text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); }))
-        << "after '" << text << "' no '" << expect << "' in " << chat(who).dump().substr(0, 4000);
+  void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = {}) {
+    const auto before = message_count(who, bot);
+    ASSERT_TRUE(emulator_->send_text(who, bot.empty() ? bot_ : bot, text));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "after '" << text << "' no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect) {
-    const auto before = message_count(who);
-    ASSERT_TRUE(emulator_->send_command(who, bot_, cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); })) << "/" << cmd << ": no '" << expect << "'";
+  void command(std::int64_t who, const std::string& cmd, const std::string& expect, const std::string& bot = {}) {
+    const auto before = message_count(who, bot);
+    ASSERT_TRUE(emulator_->send_command(who, bot.empty() ? bot_ : bot, cmd));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "/" << cmd << ": no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
   void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
     press(who, label);
