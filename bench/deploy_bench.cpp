@@ -21,10 +21,11 @@
 // bot is stopped, so each deployment meets the same quiet machine.
 //
 // Prints a line per deployment, then per deployer p50/p99/max and the median of each step
-// from deployment_steps (plus the wait before the first step and from "healthy" to the
-// answer), and one JSON object on the last line. Targets: < 2 s inprocess, < 5 s process.
-// SQLite uses DIR (default: a fresh temp directory, removed afterwards). PostgreSQL needs a
-// scratch database in URL; the bench's tenants are erased at the end.
+// from deployment_steps (plus "queued", the wait before the first step, and "answer", from
+// the healthy step's Progress to the answer: negative when the bot, polling already,
+// answered before the health check was recorded), and one JSON object on the last line. Targets: < 2 s inprocess, < 5 s
+// process. SQLite uses DIR (default: a fresh temp directory, removed afterwards). PostgreSQL needs a scratch database
+// in URL; the bench's tenants are erased at the end.
 #include <unistd.h>
 
 #include <algorithm>
