@@ -8,9 +8,10 @@
 #   bench/run.sh panels [--concurrency 1,8] [--calls N] [--orders N]
 #   bench/run.sh shop [--small N] [--big N] [--backends sqlite,postgres] [--rate N] [--seconds N] [--rounds N]
 #                     [--people N] [--saturate]
+#   bench/run.sh deploy [--n N] [--deployers inprocess,process] [--backends sqlite,postgres]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels, shop)}
+name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels, shop, deploy)}
 shift
 case "$name" in
   storage)
@@ -71,5 +72,32 @@ case "$name" in
     done
     (IFS=,; echo "{\"bench\":\"shop\",\"runs\":[${results[*]}]}")
     ;;
-  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels, shop)" >&2; exit 2 ;;
+  deploy)
+    # Payment verified -> the new shop bot's first answer to /start, per deployer (the
+    # process one runs `mothership runner` children of the release build), per backend.
+    backends=sqlite,postgres rest=()
+    while (($#)); do
+      case "$1" in
+        --backends) backends=$2; shift 2 ;;
+        *) rest+=("$1"); shift ;;
+      esac
+    done
+    "$root/scripts/setup.sh" release deploy_bench >/dev/null
+    state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
+    trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
+    if [[ ",$backends," == *",postgres,"* ]]; then
+      "$root/scripts/services.sh" start "$state" >/dev/null
+      # shellcheck disable=SC1091
+      source "$state/env"
+    fi
+    results=()
+    for backend in ${backends//,/ }; do
+      args=(--backend "$backend" "${rest[@]}")
+      [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
+      "$root/build/release/bench/deploy_bench" "${args[@]}" | tee "$state/out"
+      results+=("$(tail -n 1 "$state/out")")
+    done
+    (IFS=,; echo "{\"bench\":\"deploy\",\"runs\":[${results[*]}]}")
+    ;;
+  *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels, shop, deploy)" >&2; exit 2 ;;
 esac

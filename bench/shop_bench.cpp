@@ -61,6 +61,7 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "marzban_server.hpp"
+#include "observed_bot_api.hpp"
 #include "panels/marzban.hpp"
 #include "panels/panel_repository.hpp"
 #include "payments/card/card_to_card.hpp"
@@ -261,35 +262,6 @@ class Observer {
     }
   }
 };
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// The sandbox's Bot API route, with the bench watching each answer. Same paths as
-// sandbox::add_sandbox_routes (which this server does not use).
-void add_observed_bot_api(ms::http::Router& router, ms::sandbox::Emulator& emu, Observer& observer) {
-  auto bot_api = [&emu, &observer](ms::http::Request& req, ms::http::Responder respond) {
-    const std::string segment(req.path_param("bot").value_or(""));
-    if (segment.size() <= 3 || segment.rfind("bot", 0) != 0) {
-      return void(respond(ms::http::Response::json(404, {{"ok", false}, {"error_code", 404}})));
-    }
-    auto params = ms::sandbox::parse_params(req.target, req.header("content-type").value_or(""), req.body);
-    if (!params) return void(respond(ms::http::Response::json(400, {{"ok", false}, {"error_code", 400}})));
-    const std::string method = lower(std::string(req.path_param("method").value_or("")));
-    const std::int64_t chat = params->integer("chat_id");
-    emu.call(segment.substr(3), method, std::move(*params),
-             [respond, method, chat, &observer](ms::sandbox::ApiReply reply) {
-               observer.on_reply(method, chat, reply);
-               ms::http::Response r = ms::http::Response::json(reply.status, reply.body);
-               if (reply.retry_after > 0) r.headers.set("Retry-After", std::to_string(reply.retry_after));
-               respond(std::move(r));
-             });
-  };
-  router.add(ms::http::Method::kGet, "/sandbox/{bot}/{method}", bot_api);
-  router.add(ms::http::Method::kPost, "/sandbox/{bot}/{method}", bot_api);
-}
 
 // ---- the load -----------------------------------------------------------------------------
 
@@ -526,7 +498,11 @@ int main(int argc, char** argv) {
   ms::http::ServerOptions hso;
   hso.listen = "127.0.0.1:0";
   ms::http::Server server(hso);
-  add_observed_bot_api(server.router(), emulator, observer);
+  ms::bench::add_observed_bot_api(
+      server.router(), emulator,
+      [&observer](const std::string& method, std::int64_t chat, const ms::sandbox::ApiReply& reply) {
+        observer.on_reply(method, chat, reply);
+      });
   must(server.start(), "start the emulator's server");
   const std::string api = "http://127.0.0.1:" + std::to_string(server.bound_port()) + "/sandbox";
   auto owner = must(emulator.create_user({0, "Owner", "", "", "fa"}), "owner")["id"].get<std::int64_t>();

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/app.hpp"
+
 namespace ms::app {
 
 deploy::PipelineOptions pipeline_options(const Config& config, const std::string& telegram_api) {
@@ -16,7 +18,7 @@ deploy::PipelineOptions pipeline_options(const Config& config, const std::string
 DeployStack::DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
                          payments::PaymentRegistry& payments, telegram::BotRuntime& runtime,
                          http::HttpClient& telegram_http, http::HttpClient& panels_http, TimerQueue& timers,
-                         const std::string& telegram_api)
+                         const std::string& telegram_api, const std::string& runner_binary)
     : secrets_(keyring), pool_(4, 10'000), timers_(timers) {
   runner_ = std::make_unique<jobs::JobRunner>(storage.master(), SystemClock::instance());
   host_ = std::make_unique<shop::ShopHost>(storage, payments, secrets_, panels_http, runtime, SystemClock::instance());
@@ -24,11 +26,18 @@ DeployStack::DeployStack(const Config& config, storage::Storage& storage, const 
   pipeline_ = std::make_unique<deploy::DeployPipeline>(storage, keyring, telegram_http, *runner_,
                                                        SystemClock::instance(), pipeline_options(config, telegram_api));
   pipeline_->add_backend(*inprocess_);
+  if (config.deploy_backend == DeployBackend::kProcess) {
+    auto o = process_deployer_options(config, telegram_api);
+    if (!runner_binary.empty()) o.binary = runner_binary;
+    process_ = std::make_unique<deploy::ProcessDeployer>(std::move(o), &storage.master());
+    pipeline_->add_backend(*process_);
+  }
 }
 
 DeployStack::~DeployStack() {
   runner_->stop();
   pipeline_.reset();
+  process_.reset();  // SIGTERM to every runner, then reaped
   inprocess_.reset();
   host_.reset();
   pool_.shutdown();

@@ -1,7 +1,8 @@
 // DeployStack: the deployment pipeline of `serve`, built once the database is ready: the
-// durable job runner, the in-process shop host and its backend (InProcessDeployer), and the
-// DeployPipeline over them. On start it recovers (bots that should run are started through
-// their backend; unfinished deployment jobs resume as the runner claims them).
+// durable job runner, the in-process shop host and its backend (InProcessDeployer), with
+// MOTHERSHIP_DEPLOY_BACKEND=process also the `process` backend (ProcessDeployer: one
+// `mothership runner` child per bot), and the DeployPipeline over them. On start it recovers (bots that should run are
+// started through their backend; unfinished deployment jobs resume as the runner claims them).
 //
 // The master bot (src/master/) and the subscription lifecycle use it only through
 // `deployments()`, a `deploy::Deployments&`; serve.cpp builds the stack in its `deploy`
@@ -19,6 +20,7 @@
 #include "core/worker_pool.hpp"
 #include "deploy/inprocess/inprocess_deployer.hpp"
 #include "deploy/pipeline.hpp"
+#include "deploy/process/process_deployer.hpp"
 #include "http/client.hpp"
 #include "jobs/jobs.hpp"
 #include "payments/registry.hpp"
@@ -35,10 +37,12 @@ deploy::PipelineOptions pipeline_options(const Config& config, const std::string
 class DeployStack {
  public:
   // Everything given must outlive the stack. `telegram_api` is the Bot API base URL the
-  // bots use (the runtime's).
+  // bots use (the runtime's). `runner_binary` is the `mothership` binary the process
+  // backend starts (empty: this executable, which is `mothership` itself in serve).
   DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
               payments::PaymentRegistry& payments, telegram::BotRuntime& runtime, http::HttpClient& telegram_http,
-              http::HttpClient& panels_http, TimerQueue& timers, const std::string& telegram_api);
+              http::HttpClient& panels_http, TimerQueue& timers, const std::string& telegram_api,
+              const std::string& runner_binary = {});
   // Stops the runner (waits for running steps), then the bots of this process.
   ~DeployStack();
 
@@ -54,6 +58,7 @@ class DeployStack {
   std::unique_ptr<jobs::JobRunner> runner_;
   std::unique_ptr<shop::ShopHost> host_;
   std::unique_ptr<deploy::InProcessDeployer> inprocess_;
+  std::unique_ptr<deploy::ProcessDeployer> process_;  // only with the process backend configured
   std::unique_ptr<deploy::DeployPipeline> pipeline_;
 };
 

@@ -119,7 +119,9 @@ int runner(const Config& config, const RunnerOptions& options) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto storage = open_storage(config);
+  // The master only: serve migrates every tenant; this process touches just its own, so its
+  // start-up does not grow with the number of shops.
+  auto storage = open_storage(config, nullptr, false);
   if (!storage) return report_failure(what, storage_failure(storage.error()));
   auto& master = (*storage)->master();
   auto instance = read_instance(master, options.instance);
@@ -130,6 +132,8 @@ int runner(const Config& config, const RunnerOptions& options) {
   const bool suspended = options.suspended || instance->status == "suspended";
   if (instance->tenant_id == 0)
     return report(what, {ErrorCode::kNotFound, "the instance's customer has no tenant database"});
+  if (auto migrated = migrate_tenant(**storage, instance->tenant_id); !migrated)
+    return report_failure(what, storage_failure(migrated.error()));
   auto keyring = open_keyring(config, master);
   if (!keyring) return report_failure(what, keyring_failure(keyring.error()));
   auto token = crypto::decrypt(**keyring, instance->token_enc);

@@ -8,11 +8,13 @@
 
 #include "core/clock.hpp"
 #include "core/crypto/secret_box.hpp"
+#include "storage/migrations/migrations.hpp"
 #include "storage/package_repository.hpp"
 
 namespace ms::app {
 
-Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, storage::MigrationReport* out) {
+Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, storage::MigrationReport* out,
+                                                       bool every_tenant) {
   std::error_code ec;
   // A new data directory is private: it holds customer data and the key file.
   if (std::filesystem::create_directories(config.data_dir, ec))
@@ -26,7 +28,18 @@ Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, sto
   options.workers = config.db_workers;
   auto storage = storage::Storage::open(options);
   if (!storage) return fail(storage.error());
-  auto report = (*storage)->migrate();
+  Result<storage::MigrationReport> report = storage::MigrationReport{};
+  if (every_tenant) {
+    report = (*storage)->migrate();
+  } else if (auto m = storage::migrations::apply((*storage)->master(), storage::migrations::master(),
+                                                 SystemClock::instance());
+             m) {
+    report->master_version = m->version;
+    report->applied = m->applied;
+    report->tenant_version = storage::Storage::latest_version(storage::DatabaseKind::kTenant);
+  } else {
+    report = fail(std::move(m.error()));
+  }
   if (!report) return fail(report.error());
   for (const auto& [tenant, error] : report->tenant_failures)
     spdlog::error("tenant {} could not be migrated and stays unavailable: {}", tenant, error.to_string());
@@ -35,6 +48,14 @@ Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, sto
     spdlog::info("migrations: {} applied (master schema {}, tenant schema {})", report->applied, report->master_version,
                  report->tenant_version);
   return std::move(*storage);
+}
+
+Result<int> migrate_tenant(storage::Storage& storage, std::int64_t tenant_id) {
+  auto db = storage.tenant(tenant_id);
+  if (!db) return fail(std::move(db.error()));
+  auto t = storage::migrations::apply(**db, storage::migrations::tenant(), SystemClock::instance());
+  if (!t) return fail(std::move(t.error()));
+  return t->applied;
 }
 
 Result<std::optional<std::string>> read_meta(storage::Database& master, const std::string& key) {

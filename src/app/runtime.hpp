@@ -25,10 +25,15 @@ struct Runtime {
 inline constexpr const char* kKeyCheckMeta = "secret_key_check";
 
 // Opens the storage and brings every database to the newest schema; `report`, if given,
-// receives what the migration did. Failure: kUnavailable (database unreachable),
-// kCorrupted, kConflict (newer schema), kInvalidArgument (bad URL).
-Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config,
-                                                       storage::MigrationReport* report = nullptr);
+// receives what the migration did. every_tenant = false: the master only (a process that
+// serves one shop migrates its own tenant with migrate_tenant below). Failure:
+// kUnavailable (database unreachable), kCorrupted, kConflict (newer schema),
+// kInvalidArgument (bad URL).
+Result<std::unique_ptr<storage::Storage>> open_storage(const Config& config, storage::MigrationReport* report = nullptr,
+                                                       bool every_tenant = true);
+// Brings one tenant database to the newest schema. Success: the migrations applied.
+// Failure: kNotFound (no such tenant), kCorrupted, kConflict.
+Result<int> migrate_tenant(storage::Storage& storage, std::int64_t tenant_id);
 
 // Loads the keyring (MOTHERSHIP_SECRET_KEY, else the key file, created on first run only
 // while the database holds no encrypted data) and verifies it against the stored key

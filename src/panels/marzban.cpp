@@ -9,9 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "domain/rules.hpp"
+#include "panels/marzban_json.hpp"
 
 namespace ms::panels {
 
+using marzban_json::int_or;
+using marzban_json::opt_time;
+using marzban_json::string_or;
 using nlohmann::json;
 
 namespace {
@@ -33,53 +37,6 @@ std::string url_encode(std::string_view s) {
 
 std::size_t utf8_length(std::string_view s) {
   return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-// "2026-11-26T02:14:04.179724" (naive UTC, as Marzban sends) -> unix seconds. A zone
-// suffix, if a panel ever sends one, is honoured.
-std::optional<std::int64_t> parse_datetime(std::string_view s) {
-  int y, mo, d, h, mi, sec;
-  if (s.size() < 19 ||
-      std::sscanf(std::string(s.substr(0, 19)).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) != 6) {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  std::int64_t t = timegm(&tm);
-  std::string_view rest = s.substr(19);
-  while (!rest.empty() && (rest.front() == '.' || std::isdigit(static_cast<unsigned char>(rest.front())))) {
-    rest.remove_prefix(1);
-  }
-  if (rest.size() >= 6 && (rest.front() == '+' || rest.front() == '-')) {
-    int oh = 0, om = 0;
-    if (std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &oh, &om) == 2) {
-      std::int64_t off = oh * 3600 + om * 60;
-      t += rest.front() == '+' ? -off : off;
-    }
-  }
-  return t;
-}
-
-std::int64_t int_or(const json& j, const char* key, std::int64_t fallback = 0) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return fallback;
-  return it->is_number_float() ? static_cast<std::int64_t>(it->get<double>()) : it->get<std::int64_t>();
-}
-
-std::string string_or(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::optional<std::int64_t> opt_time(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  return parse_datetime(it->get<std::string>());
 }
 
 // A fixed-size pool of call slots per panel.
@@ -427,54 +384,7 @@ struct MarzbanPanel::Impl {
     return std::pair{std::move(body), out->attempts};
   }
 
-  // ---- JSON <-> accounts ------------------------------------------------------------------
-  std::string absolute(const std::string& url) const {
-    if (url.empty() || url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return url;
-    // Marzban without a subscription prefix sends "/sub/...": relative to the panel's origin.
-    auto o = http::loggable_origin(base);
-    return (o ? *o : base) + (url.front() == '/' ? "" : "/") + url;
-  }
-
-  PanelResult<Account> parse_account(const json& j) const {
-    if (!j.is_object() || !j.contains("username") || !j["username"].is_string() || !j.contains("status")) {
-      return panel_fail(PanelErrorKind::kBadResponse, "the panel's account answer lacks username or status");
-    }
-    Account a;
-    a.username = j["username"].get<std::string>();
-    auto status = parse_account_status(string_or(j, "status"));
-    if (!status)
-      return panel_fail(PanelErrorKind::kBadResponse, "unknown account status '" + string_or(j, "status") + "'");
-    a.status = *status;
-    a.data_limit_bytes = int_or(j, "data_limit");
-    a.used_bytes = int_or(j, "used_traffic");
-    a.lifetime_used_bytes = int_or(j, "lifetime_used_traffic", a.used_bytes);
-    a.expire_at = int_or(j, "expire");
-    a.on_hold_seconds = int_or(j, "on_hold_expire_duration");
-    a.reset = parse_reset_strategy(string_or(j, "data_limit_reset_strategy")).value_or(ResetStrategy::kNoReset);
-    if (auto it = j.find("inbounds"); it != j.end() && it->is_object()) {
-      for (const auto& [p, tags] : it->items()) {
-        auto protocol = parse_protocol(p);
-        if (!protocol || !tags.is_array()) continue;
-        auto& list = a.inbounds[*protocol];
-        for (const auto& t : tags)
-          if (t.is_string()) list.push_back(t.get<std::string>());
-      }
-    }
-    if (auto it = j.find("proxies"); it != j.end() && it->is_object()) {
-      for (const auto& [p, _] : it->items())
-        if (auto protocol = parse_protocol(p)) a.inbounds.try_emplace(*protocol);
-    }
-    a.note = string_or(j, "note");
-    a.subscription_url = absolute(string_or(j, "subscription_url"));
-    if (auto it = j.find("links"); it != j.end() && it->is_array()) {
-      for (const auto& l : *it)
-        if (l.is_string()) a.links.push_back(l.get<std::string>());
-    }
-    a.created_at = opt_time(j, "created_at").value_or(0);
-    a.online_at = opt_time(j, "online_at");
-    a.sub_updated_at = opt_time(j, "sub_updated_at");
-    return a;
-  }
+  PanelResult<Account> parse_account(const json& j) const { return marzban_json::account_from_json(j, base); }
 
   PanelResult<Account> account_call(const Call& call) {
     auto r = call_json(call);
@@ -780,32 +690,13 @@ PanelResult<AccountPage> MarzbanPanel::list(const ListQuery& q) {
 
 PanelResult<std::vector<InboundInfo>> MarzbanPanel::inbounds() { return impl_->read_inbounds(); }
 
-namespace {
-PanelResult<SystemStats> parse_system(const json& j) {
-  if (!j.is_object() || !j.contains("version") || !j["version"].is_string()) {
-    return panel_fail(PanelErrorKind::kBadResponse, "the system answer has no version");
-  }
-  SystemStats s;
-  s.version = j["version"].get<std::string>();
-  s.total_users = int_or(j, "total_user");
-  s.active_users = int_or(j, "users_active");
-  s.mem_total = int_or(j, "mem_total");
-  s.mem_used = int_or(j, "mem_used");
-  s.cpu_cores = int_or(j, "cpu_cores");
-  s.cpu_usage = j.contains("cpu_usage") && j["cpu_usage"].is_number() ? j["cpu_usage"].get<double>() : 0.0;
-  s.incoming_bytes = int_or(j, "incoming_bandwidth");
-  s.outgoing_bytes = int_or(j, "outgoing_bandwidth");
-  return s;
-}
-}  // namespace
-
 PanelResult<SystemStats> MarzbanPanel::system() {
   Call call;
   call.path = "/api/system";
   call.idempotent = true;
   auto r = impl_->call_json(call);
   if (!r) return tl::unexpected(r.error());
-  auto s = parse_system(r->first);
+  auto s = marzban_json::system_from_json(r->first);
   if (s) {
     std::lock_guard lock(impl_->mu);
     impl_->state.version = s->version;
@@ -833,7 +724,7 @@ PanelResult<SystemStats> MarzbanPanel::check_health() {
   call.health_probe = true;
   auto r = impl_->call_json(call);
   if (!r) return tl::unexpected(r.error());
-  auto s = parse_system(r->first);
+  auto s = marzban_json::system_from_json(r->first);
   if (!s) {
     impl_->record(s.error(), true);
     return s;
