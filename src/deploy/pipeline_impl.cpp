@@ -146,8 +146,8 @@ Result<InstanceSpec> DeployPipeline::Impl::spec_of(const Instance& inst, bool su
   spec.bot_username = inst.bot_username;
   spec.owner_telegram_id = inst.owner;
   spec.template_version = inst.template_version;
-  spec.webhook = options.webhook;
-  if (options.webhook && inst.webhook_secret_enc) {
+  spec.webhook = uses_webhook(inst);
+  if (spec.webhook && inst.webhook_secret_enc) {
     auto secret = crypto::decrypt(keyring, *inst.webhook_secret_enc);
     if (!secret) return fail(ErrorCode::kCorrupted, "the webhook secret cannot be opened");
     spec.webhook_secret = *secret;
@@ -248,6 +248,36 @@ Result<void> DeployPipeline::Impl::cancel_queued(const Instance& inst) {
   auto open = jobs.find(deploy_key(inst.id, inst.generation));
   if (!open) return fail(std::move(open.error()));
   if (*open && (*open)->status == jobs::JobStatus::kQueued) (void)jobs.cancel((*open)->id);
+  return ok();
+}
+
+std::shared_ptr<std::mutex> DeployPipeline::Impl::lock_for(std::int64_t id) {
+  std::lock_guard lock(instance_locks_mu);
+  for (auto it = instance_locks.begin(); it != instance_locks.end();) {
+    it = it->second.expired() ? instance_locks.erase(it) : std::next(it);
+  }
+  auto& weak = instance_locks[id];
+  auto held = weak.lock();
+  if (!held) {
+    held = std::make_shared<std::mutex>();
+    weak = held;
+  }
+  return held;
+}
+
+Result<void> DeployPipeline::Impl::supersede(const Instance& inst) {
+  auto open = jobs.find(deploy_key(inst.id, inst.generation));
+  if (!open) return fail(std::move(open.error()));
+  if (!*open || ((*open)->status != jobs::JobStatus::kQueued && (*open)->status != jobs::JobStatus::kRunning))
+    return ok();  // nothing under way
+  if ((*open)->status == jobs::JobStatus::kQueued) (void)jobs.cancel((*open)->id);
+  auto bumped = master.with_session([&](Session& s) {
+    return s.exec(
+        "UPDATE bot_instances SET deploy_generation = deploy_generation + 1, updated_at = :now WHERE id = :id AND "
+        "deploy_generation = :g",
+        {{"now", clock.unix_seconds()}, {"id", inst.id}, {"g", inst.generation}});
+  });
+  if (!bumped) return fail(std::move(bumped.error()));
   return ok();
 }
 

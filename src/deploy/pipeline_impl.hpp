@@ -94,6 +94,10 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   std::map<Backend, Deployer*> backends;
   std::map<std::uint64_t, std::function<void(const Progress&)>> subscribers;
   std::uint64_t next_subscriber = 1;
+  // One step of an instance's deployment at a time against stop/suspend/remove in this
+  // process: those wait for the running step, then supersede the rest (see supersede()).
+  std::mutex instance_locks_mu;
+  std::map<std::int64_t, std::weak_ptr<std::mutex>> instance_locks;
 
   Impl(storage::Storage& s, const crypto::Keyring& k, http::HttpClient& h, jobs::JobRunner& j, const Clock& c,
        PipelineOptions o)
@@ -111,6 +115,10 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   Result<void> set_columns(std::int64_t id, const std::string& set, storage::Params params);
   Deployer* backend_for(Backend b);
   Result<InstanceSpec> spec_of(const Instance& inst, bool suspended);
+  // Webhooks arrive at this process's HTTP server, so only bots it runs itself take them; a
+  // `process` runner (and any backend elsewhere) polls, and a webhook would make Telegram
+  // refuse its getUpdates.
+  bool uses_webhook(const Instance& inst) const { return options.webhook && inst.backend == Backend::kInProcess; }
 
   // ---- progress (pipeline_impl.cpp) ----
   void publish(const Progress& p);
@@ -121,6 +129,12 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   // Queues a new deployment unless one of this instance is queued or running.
   Result<void> queue(std::int64_t id, std::vector<std::string> steps_done, nlohmann::json extra = {});
   Result<void> cancel_queued(const Instance& inst);
+  // The instance's lock against its own deployment steps in this process.
+  std::shared_ptr<std::mutex> lock_for(std::int64_t id);
+  // Ends the deployment the instance has (queued or mid-way): a queued job is cancelled, and
+  // the generation moves on, so a running job stops at its next step ("a newer deployment of
+  // this instance replaced this one"). Call with the instance's lock held.
+  Result<void> supersede(const Instance& inst);
 
   // ---- the steps (pipeline_steps.cpp) ----
   telegram::BotClient client_for(const std::string& token);

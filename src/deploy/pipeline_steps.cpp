@@ -176,7 +176,7 @@ Result<void> DeployPipeline::Impl::configure(const Instance& inst) {
     name.name = inst.name;
     if (auto r = check("setMyName", client.call_sync(name)); !r) return r;
   }
-  if (options.webhook) {
+  if (uses_webhook(inst)) {
     std::string secret;
     if (inst.webhook_secret_enc) {
       auto opened = crypto::decrypt(keyring, *inst.webhook_secret_enc);
@@ -262,6 +262,8 @@ Result<std::optional<std::int64_t>> DeployPipeline::Impl::check_health(const Ins
 
 jobs::Outcome DeployPipeline::Impl::run_deploy(const jobs::Job& job) {
   const std::int64_t id = job.payload.value("instance", std::int64_t{0});
+  auto instance_lock = lock_for(id);
+  std::lock_guard hold(*instance_lock);
   auto inst = load(id);
   if (!inst) {
     if (inst.error().code == ErrorCode::kNotFound) return jobs::Outcome::fail(inst.error().message);

@@ -1,5 +1,9 @@
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <array>
@@ -77,11 +81,19 @@ Result<std::optional<Job>> read_job(Session& s, std::int64_t id) {
   return std::optional<Job>(job_of(**row));
 }
 
-std::string default_worker_id() {
+// "host:pid-namespace:": the processes whose pids this process can check with kill(pid, 0).
+// A container sharing the host's name (host networking) has its own pid namespace.
+std::string local_prefix() {
   char host[128] = {0};
   if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  char ns[64] = {0};
+  const ssize_t n = ::readlink("/proc/self/ns/pid", ns, sizeof(ns) - 1);
+  return std::string(host) + ":" + (n > 0 ? std::string(ns, static_cast<std::size_t>(n)) : std::string("?")) + ":";
+}
+
+std::string default_worker_id() {
   std::random_device rd;
-  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(rd() % 100000);
+  return local_prefix() + std::to_string(::getpid()) + ":" + std::to_string(rd() % 100000);
 }
 
 }  // namespace
@@ -417,7 +429,36 @@ Result<int> JobRunner::run_due() {
   }
 }
 
+Result<int> JobRunner::reclaim_orphans() {
+  const std::string prefix = local_prefix();
+  auto rows = db_.with_session([](Session& s) {
+    return s.query("SELECT id, locked_by FROM jobs WHERE status = 'running' AND locked_by IS NOT NULL");
+  });
+  if (!rows) return fail(std::move(rows.error()));
+  int reclaimed = 0;
+  for (const auto& r : *rows) {
+    const std::string by = r.get_string("locked_by");
+    if (by.rfind(prefix, 0) != 0) continue;  // another machine's (or an older id): its lease decides
+    const pid_t pid = static_cast<pid_t>(std::atoll(by.c_str() + prefix.size()));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or not ours to tell
+    // Its lease counts as run out: the next claim takes the job and marks the attempt lost.
+    auto ended = db_.with_session([&](Session& s) {
+      return s.exec("UPDATE jobs SET locked_until_ms = :past WHERE id = :id AND locked_by = :by AND status = 'running'",
+                    {{"past", now_ms(clock_) - 1}, {"id", r.get_int("id")}, {"by", by}});
+    });
+    if (!ended) return fail(std::move(ended.error()));
+    reclaimed += static_cast<int>(*ended);
+  }
+  return reclaimed;
+}
+
 void JobRunner::start(WorkerPool& pool, TimerQueue& timers) {
+  if (auto r = reclaim_orphans(); !r) {
+    spdlog::warn("jobs: taking back the jobs of runners that died here: {}", r.error().to_string());
+  } else if (*r > 0) {
+    spdlog::info("jobs: {} job(s) of a runner that died on this machine taken back", *r);
+  }
   {
     std::lock_guard lock(mu_);
     pool_ = &pool;

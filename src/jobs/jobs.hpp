@@ -111,7 +111,7 @@ struct Outcome {
 using Handler = std::function<Outcome(const Job& job)>;
 
 struct RunnerOptions {
-  std::string worker_id;  // empty: host:pid:random
+  std::string worker_id;  // empty: host:pid-namespace:pid:random
   std::chrono::milliseconds lease{60'000};
   std::chrono::milliseconds backoff_base{1'000};  // attempt n waits base * 2^(n-1), capped
   std::chrono::milliseconds backoff_cap{300'000};
@@ -129,6 +129,11 @@ class JobRunner {
   ~JobRunner();
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
+
+  // Jobs held by runners of this machine (same host name and pid namespace) whose process is
+  // gone: their leases end now instead of after `lease` (a restarted serve resumes its
+  // deployments at once). start() calls it. Success: how many.
+  Result<int> reclaim_orphans();
 
   // The handler of one kind; register every kind before start()/run_due(). A runner claims
   // only jobs of kinds it has a handler for.

@@ -2,6 +2,8 @@
 // by explicit run_due() calls: idempotent enqueue, leases that run out, backoff, dead jobs,
 // multi-step jobs that resume at the first step not done.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -188,6 +190,50 @@ TEST_P(JobsTest, ALeaseThatRunsOutIsTakenOverAndTheDeadRunnersWritesAreRefused) 
   EXPECT_EQ((*attempts)[0].outcome, "lost");
   EXPECT_EQ((*attempts)[1].worker, "b");
   EXPECT_EQ((*attempts)[1].outcome, "done");
+}
+
+TEST_P(JobsTest, JobsOfARunnerThatDiedOnThisMachineAreTakenBackAtOnce) {
+  // A runner with the default id (host, pid namespace, pid) of this machine; the job's
+  // holder is then named as a process that exited, and as one that lives (this one's parent).
+  RunnerOptions o = options("");
+  JobRunner me(storage_->master(), clock_, o);
+  const std::string id_of_me = me.worker_id();
+  const auto pid_at = id_of_me.rfind(':', id_of_me.rfind(':') - 1) + 1;
+  const std::string prefix = id_of_me.substr(0, pid_at);
+  ASSERT_EQ(id_of_me.substr(pid_at, std::to_string(::getpid()).size()), std::to_string(::getpid()));
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);  // gone: its pid names nobody now
+
+  auto hold = [&](const std::string& key, const std::string& by) {
+    auto id = me.enqueue(nj("work", key));
+    EXPECT_TRUE(id);
+    auto held = storage_->master().with_session([&](storage::Session& s) {
+      return s.exec(
+          "UPDATE jobs SET status = 'running', locked_by = :by, locked_until_ms = :until, attempts = 1 WHERE id = :id",
+          {{"by", by}, {"until", std::int64_t{1'800'000'000'000 + 60'000}}, {"id", *id}});
+    });
+    EXPECT_TRUE(held);
+    return *id;
+  };
+  const auto dead = hold("dead", prefix + std::to_string(child) + ":1");
+  const auto alive = hold("alive", prefix + std::to_string(::getppid()) + ":2");
+  const auto elsewhere = hold("elsewhere", "other-host:pid:[1]:" + std::to_string(child) + ":3");
+  auto reclaimed = me.reclaim_orphans();
+  ASSERT_TRUE(reclaimed) << reclaimed.error().to_string();
+  EXPECT_EQ(*reclaimed, 1);
+  int ran = 0;
+  me.handle("work", [&](const Job& job) {
+    EXPECT_EQ(job.id, dead);
+    ++ran;
+    return Outcome::done();
+  });
+  EXPECT_EQ(*me.run_due(), 1);  // no lease to wait out
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(me.get(dead)->status, JobStatus::kDone);
+  EXPECT_EQ(me.get(alive)->status, JobStatus::kRunning);
+  EXPECT_EQ(me.get(elsewhere)->status, JobStatus::kRunning);
 }
 
 TEST_P(JobsTest, ALateRunnerCannotOverwriteTheOneThatTookOver) {
