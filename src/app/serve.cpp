@@ -9,9 +9,9 @@
 #include <thread>
 
 #include "app/app.hpp"
+#include "app/deploy_stack.hpp"
 #include "app/redis_check.hpp"
 #include "app/runtime.hpp"
-#include "app/deploy_stack.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/metrics.hpp"
 #include "core/timer_queue.hpp"
@@ -20,9 +20,9 @@
 #include "http/health.hpp"
 #include "http/middleware.hpp"
 #include "http/server.hpp"
+#include "master/lifecycle.hpp"
 #include "master/login.hpp"
 #include "master/master.hpp"
-#include "master/lifecycle.hpp"
 #include "master/operators.hpp"
 #include "master/support.hpp"
 #include "payments/registry.hpp"
@@ -93,6 +93,10 @@ void connect_loop(const Config& config, Startup& state, http::Server& server, ht
     }
     if (auto seeded = seed_master_data((*storage)->master()); !seeded)
       spdlog::error("cannot add the default packages: {}", seeded.error().message);
+    if (config.sandbox_mode()) {
+      if (auto seeded = seed_sandbox_payments((*storage)->master()); !seeded)
+        spdlog::error("sandbox: cannot add the master's payment methods: {}", seeded.error().message);
+    }
     std::lock_guard lock(state.mu);
     state.storage = std::move(*storage);
     state.keyring = std::move(*keyring);
