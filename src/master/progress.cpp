@@ -83,6 +83,11 @@ void MasterBot::Impl::apply_progress(const deploy::Progress& p) {
       early_progress.erase(early);
       for (const auto& e : events) apply_progress(e);
     }
+    // Events of this instance still queued bring the message along step by step; a refresh
+    // from the recorded state now would jump to the end and make them no-ops.
+    std::lock_guard lock(progress_mutex);
+    for (const auto& q : progress_queue)
+      if (q.instance_id == p.instance_id && q.attempt > 0) return;
   }
   auto row = store.progress(p.instance_id);
   if (!row) {

@@ -236,7 +236,9 @@ class MasterDeployE2E : public MasterTest {
     EXPECT_EQ(marzban_->user_count(), 1u);
     auto tenant = tenant_of(customer);
     if (tenant) {
-      EXPECT_EQ(tenant_scalar(*tenant, "SELECT count(*) AS v FROM orders WHERE status = 'completed'"), 1);
+      // The order is marked completed right after the delivery message.
+      EXPECT_TRUE(eventually(
+          [&] { return tenant_scalar(*tenant, "SELECT count(*) AS v FROM orders WHERE status = 'completed'") == 1; }));
       EXPECT_EQ(tenant_scalar(*tenant, "SELECT count(*) AS v FROM services WHERE status = 'active'"), 1);
       auto url = tenant->with_session([](storage::Session& s) -> Result<std::string> {
         auto row = s.query_one("SELECT subscription_url FROM services");
