@@ -35,6 +35,12 @@ DeployStack::DeployStack(const Config& config, storage::Storage& storage, const 
 }
 
 DeployStack::~DeployStack() {
+  {
+    std::lock_guard lock(watch_mu_);
+    watch_stop_ = true;
+  }
+  watch_wake_.notify_all();
+  if (watch_.joinable()) watch_.join();
   runner_->stop();
   pipeline_.reset();
   process_.reset();  // SIGTERM to every runner, then reaped
@@ -46,6 +52,15 @@ DeployStack::~DeployStack() {
 Result<int> DeployStack::start() {
   auto recovered = pipeline_->recover();
   runner_->start(pool_, timers_);
+  watch_ = std::thread([this] {
+    std::unique_lock lock(watch_mu_);
+    while (!watch_wake_.wait_for(lock, std::chrono::seconds(5), [&] { return watch_stop_; })) {
+      lock.unlock();
+      if (auto failed = pipeline_->check_running(); !failed)
+        spdlog::warn("deployments: checking the running bots: {}", failed.error().to_string());
+      lock.lock();
+    }
+  });
   if (!recovered) return recovered;
   spdlog::info("deployments: {} bot(s) started; unfinished deployments resume", *recovered);
   return recovered;

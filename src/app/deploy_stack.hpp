@@ -1,8 +1,10 @@
 // DeployStack: the deployment pipeline of `serve`, built once the database is ready: the
 // durable job runner, the in-process shop host and its backend (InProcessDeployer), with
 // MOTHERSHIP_DEPLOY_BACKEND=process also the `process` backend (ProcessDeployer: one
-// `mothership runner` child per bot), and the DeployPipeline over them. On start it recovers (bots that should run are
-// started through their backend; unfinished deployment jobs resume as the runner claims them).
+// `mothership runner` child per bot), and the DeployPipeline over them. On start it recovers
+// (bots that should run are started through their backend; unfinished deployment jobs resume
+// as the runner claims them) and starts the watch over running bots (a token revoked at run
+// time fails its instance).
 //
 // The master bot (src/master/) and the subscription lifecycle use it only through
 // `deployments()`, a `deploy::Deployments&`; serve.cpp builds the stack in its `deploy`
@@ -11,7 +13,10 @@
 // Threads: build it on one thread; deployments() is thread-safe.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "core/config.hpp"
 #include "core/crypto/keyring.hpp"
@@ -60,6 +65,12 @@ class DeployStack {
   std::unique_ptr<deploy::InProcessDeployer> inprocess_;
   std::unique_ptr<deploy::ProcessDeployer> process_;  // only with the process backend configured
   std::unique_ptr<deploy::DeployPipeline> pipeline_;
+  // Every few seconds: DeployPipeline::check_running (a token revoked at run time fails its
+  // instance and tells the owner).
+  std::mutex watch_mu_;
+  std::condition_variable watch_wake_;
+  bool watch_stop_ = false;
+  std::thread watch_;
 };
 
 }  // namespace ms::app

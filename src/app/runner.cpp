@@ -18,6 +18,7 @@
 #include "core/i18n/catalog.hpp"
 #include "core/i18n/lang.hpp"
 #include "core/timer_queue.hpp"
+#include "deploy/process/process_deployer.hpp"
 #include "http/client.hpp"
 #include "payments/registry.hpp"
 #include "shop/host.hpp"
@@ -190,14 +191,24 @@ int runner(const Config& config, const RunnerOptions& options) {
   const auto every = std::chrono::milliseconds(std::max(100, options.heartbeat_ms));
   timespec wait{static_cast<time_t>(every.count() / 1000), static_cast<long>((every.count() % 1000) * 1'000'000)};
   int signal = 0;
+  bool token_refused = false;
   while (true) {
     siginfo_t info{};
     signal = ::sigtimedwait(&stop_signals, &info, &wait);
     if (signal > 0) break;
+    // Telegram refused the token (revoked at @BotFather): the runtime has stopped the bot's
+    // intake; the runner ends with the code that tells its deployer not to restart it.
+    if (auto st = runtime.status(options.instance); st && st->state == telegram::BotState::kUnauthorized) {
+      spdlog::error("runner: instance {}: Telegram refused the bot token; stopping", options.instance);
+      token_refused = true;
+      break;
+    }
     if (auto beat = heartbeat(master, options.instance, started_at, options.restarts, host_name); !beat)
       spdlog::warn("runner: instance {}: heartbeat not written: {}", options.instance, beat.error().message);
   }
-  spdlog::info("runner: instance {}: {} received; finishing the updates in hand", options.instance, strsignal(signal));
+  if (!token_refused)
+    spdlog::info("runner: instance {}: {} received; finishing the updates in hand", options.instance,
+                 strsignal(signal));
   // The bot's intake stops and its running handlers finish; then the sender and the host.
   if (host) {
     (void)host->stop(options.instance);
@@ -208,7 +219,7 @@ int runner(const Config& config, const RunnerOptions& options) {
   runtime.shutdown();
   ::close(lock_fd);
   spdlog::info("runner: instance {} stopped", options.instance);
-  return 0;
+  return token_refused ? deploy::kRunnerTokenRefusedExit : 0;
 }
 
 deploy::ProcessDeployerOptions process_deployer_options(const Config& config, const std::string& telegram_api_url) {

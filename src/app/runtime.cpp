@@ -120,6 +120,42 @@ Result<void> seed_master_data(storage::Database& master) {
   return ok();
 }
 
+Result<void> seed_sandbox_payments(storage::Database& master) {
+  const std::int64_t now = SystemClock::instance().unix_seconds();
+  return master.transaction([&](storage::Session& s) -> Result<void> {
+    auto gateways = s.query_one("SELECT count(*) AS n FROM payment_gateways");
+    if (!gateways) return fail(std::move(gateways.error()));
+    if ((*gateways)->get_int("n") == 0) {
+      const std::pair<const char*, const char*> kGateways[] = {
+          {"card_to_card", R"({"card_number":"6037990000000000","card_holder":"Mothership Sandbox"})"},
+          {"telegram_stars", R"({"invoice_title":"Mothership"})"}};
+      for (const auto& [provider, config] : kGateways) {
+        auto added =
+            s.exec("INSERT INTO payment_gateways (provider, enabled, config, updated_at) VALUES (:p, 1, :c, :now)",
+                   {{"p", std::string(provider)}, {"c", std::string(config)}, {"now", now}});
+        if (!added) return fail(std::move(added.error()));
+      }
+      spdlog::info("sandbox: the master takes card to card and Telegram Stars (no payment gateway was set)");
+    }
+    // Package prices are in USD; wallets in Rial; Stars in XTR.
+    const std::pair<const char*, std::int64_t> kRates[] = {{"IRR", 600'000}, {"XTR", 50}};
+    for (const auto& [quote, rate] : kRates) {
+      auto have = s.query_one(
+          "SELECT count(*) AS n FROM exchange_rates WHERE (base = 'USD' AND quote = :q) OR (base = :q2 AND quote = "
+          "'USD')",
+          {{"q", std::string(quote)}, {"q2", std::string(quote)}});
+      if (!have) return fail(std::move(have.error()));
+      if ((*have)->get_int("n") > 0) continue;
+      auto added = s.exec(
+          "INSERT INTO exchange_rates (base, quote, quote_minor_per_base_major, updated_at) VALUES ('USD', :q, :r, "
+          ":now)",
+          {{"q", std::string(quote)}, {"r", rate}, {"now", now}});
+      if (!added) return fail(std::move(added.error()));
+    }
+    return ok();
+  });
+}
+
 StartupFailure storage_failure(Error error) {
   int code = error.code == ErrorCode::kInvalidArgument ? 2 : 1;
   return {std::move(error), code};

@@ -54,6 +54,13 @@ StartupFailure keyring_failure(Error error);
 // Data a new installation starts with (the default packages); never overwrites edits.
 Result<void> seed_master_data(storage::Database& master);
 
+// Sandbox mode only (no master bot token: Telegram is the emulator): so a person trying the
+// master bot by hand can pay for a package through real payment paths, a master with no
+// payment gateways gets card to card (a sandbox card; an operator approves the receipt) and
+// Telegram Stars (paid in the emulator), and the USD->IRR and USD->XTR rates the package
+// prices need when none is set. Never touches gateways or rates an operator set.
+Result<void> seed_sandbox_payments(storage::Database& master);
+
 // open_storage + open_keyring + seed_master_data.
 tl::expected<Runtime, StartupFailure> open_runtime(const Config& config);
 

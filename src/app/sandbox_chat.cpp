@@ -1,7 +1,7 @@
 // `mothership sandbox chat`: a person's Telegram in the terminal. It talks to the sandbox's
 // person-side API (docs/sandbox.md): what you type is sent to the bot, a number presses that
-// button, and the chat is re-read twice a second so the bot's messages and edits appear as
-// they happen.
+// button (a backslash first sends the number as text: \30), and the chat is re-read twice a
+// second so the bot's messages and edits appear as they happen.
 #include <poll.h>
 #include <unistd.h>
 
@@ -97,6 +97,8 @@ class ChatSession {
   }
 
   Result<void> act(const std::string& line) {
+    // "\30" sends the text "30" (a bare number presses that button).
+    if (line.size() > 1 && line[0] == '\\') return send_text(line.substr(1));
     std::string normalized = i18n::normalize_digits(line);
     if (auto n = i18n::parse_int(normalized); n && *n >= 1 && static_cast<std::size_t>(*n) <= buttons_.size()) {
       const Button& b = buttons_[static_cast<std::size_t>(*n - 1)];
@@ -174,8 +176,8 @@ int sandbox_chat(const Config& config, const SandboxChatOptions& options) {
               << "\n(is `mothership serve` running without a master bot token?)\n";
     return 1;
   }
-  std::cout << "Chatting with @" << options.bot << ". Type a message, /command, or a button's number; "
-            << "Ctrl-D quits.\n";
+  std::cout << "Chatting with @" << options.bot << ". Type a message, /command, or a button's number "
+            << "(\\30 sends the text 30); Ctrl-D quits.\n";
   if (auto r = chat.refresh(); !r) {
     std::cerr << "mothership: sandbox chat: " << r.error().message << "\n";
     return 1;

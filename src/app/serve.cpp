@@ -119,6 +119,10 @@ void connect_loop(const Config& config, Startup& state, http::Server& server, ht
     }
     if (auto seeded = seed_master_data((*storage)->master()); !seeded)
       spdlog::error("cannot add the default packages: {}", seeded.error().message);
+    if (config.sandbox_mode()) {
+      if (auto seeded = seed_sandbox_payments((*storage)->master()); !seeded)
+        spdlog::error("sandbox: cannot add the master's payment methods: {}", seeded.error().message);
+    }
     std::lock_guard lock(state.mu);
     state.storage = std::move(*storage);
     state.keyring = std::move(*keyring);

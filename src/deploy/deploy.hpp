@@ -54,6 +54,9 @@ struct InstanceHealth {
   std::optional<std::int64_t> heartbeat_at;  // the last sign of life
   int restarts = 0;                          // since the instance was first started here
   std::string last_error;
+  // Telegram answered 401 to the bot's own calls: the token was revoked or replaced. Only a
+  // new token helps; restarting with this one would be refused again.
+  bool token_refused = false;
 };
 
 // One way of running shop bots. Backends are told what should run; they never decide.

@@ -390,6 +390,35 @@ Result<int> DeployPipeline::recover() {
   return started;
 }
 
+Result<int> DeployPipeline::check_running() {
+  auto& d = *impl_;
+  auto rows = d.master.with_session([](Session& s) {
+    return s.query(
+        "SELECT i.id FROM bot_instances i WHERE i.deleted_at IS NULL AND i.status = 'running' ORDER BY i.id");
+  });
+  if (!rows) return fail(std::move(rows.error()));
+  int failed = 0;
+  for (const auto& r : *rows) {
+    auto inst = d.load(r.get_int("id"));
+    if (!inst || inst->state != BotState::kRunning) continue;
+    Deployer* deployer = d.backend_for(inst->backend);
+    if (!deployer) continue;  // another process runs that backend
+    auto health = deployer->health(inst->id);
+    if (!health || !health->token_refused) continue;
+    const std::string reason = "Telegram refused the bot token (revoked or wrong); send a new token";
+    if (auto moved = d.move(inst->id, BotState::kRunning, BotState::kFailed, ", last_error = :e", {{"e", reason}});
+        !moved) {
+      continue;  // it moved meanwhile (stopped, removed, a new token): nothing to do here
+    }
+    if (auto stopped = deployer->stop(inst->id); !stopped)
+      spdlog::warn("bot instance {}: stopping after its token was refused: {}", inst->id, stopped.error().to_string());
+    spdlog::warn("bot instance {}: {}", inst->id, reason);
+    d.publish({inst->id, Step::kHealthy, StepStatus::kFailed, 1, reason, d.clock.unix_seconds(), std::nullopt});
+    ++failed;
+  }
+  return failed;
+}
+
 Result<std::int64_t> DeployPipeline::roll(const std::string& version) {
   auto& d = *impl_;
   if (version.empty()) return fail(ErrorCode::kInvalidArgument, "a template version is needed");

@@ -99,6 +99,13 @@ class DeployPipeline final : public Deployments {
   // resume by themselves once the runner runs. Success: how many were started.
   Result<int> recover();
 
+  // The watch over running bots (serve calls it every few seconds): an instance whose backend
+  // says Telegram refused its token (revoked at run time) is stopped there, moved to failed
+  // with the reason in last_error, and published as Progress {healthy, failed} so the owner
+  // is told. It is not restarted: only a new token (replace_token) brings it back, so nothing
+  // retries against Telegram. Success: how many instances failed now.
+  Result<int> check_running();
+
   // Records `version` of the shop template (the templates table) and queues a rolling
   // restart of every instance onto it. Success: the roll job's id (JobRunner::get tells
   // how it went; roll_result() reads its outcome).

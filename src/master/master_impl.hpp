@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -99,6 +100,8 @@ class MasterBot::Impl {
   void apply_progress(const deploy::Progress& p);
   std::string progress_text(const ProgressRow& row) const;
   void render_progress(ProgressRow& row);
+  // A live bot failed later (its token was revoked): a new message to the owner, in their language.
+  void tell_stopped(const ProgressRow& row, const deploy::Progress& p);
   // The first panel (waiting encrypted in the row) into the tenant, once its database is ready.
   void store_first_panel(ProgressRow& row);
   Result<int> resume_progress();
@@ -122,6 +125,11 @@ class MasterBot::Impl {
   std::mutex progress_mutex;
   std::condition_variable progress_wake;
   std::deque<deploy::Progress> progress_queue;
+  // Events of instances with no progress row yet (a fast pipeline can outrun the wizard, which
+  // saves the row once its message is sent); replayed in order when the row is there. Only the
+  // progress thread touches it; bounded to the newest kMaxEarly instances.
+  std::map<std::int64_t, std::vector<deploy::Progress>> early_progress;
+  static constexpr std::size_t kMaxEarly = 64;
   bool stopping = false;
   std::thread progress_thread;
   std::unique_ptr<deploy::ProgressSubscription> progress_subscription;

@@ -75,12 +75,39 @@ void MasterBot::Impl::progress_loop() {
 // attempt 0 is our own "bring the message up to date from the recorded state".
 void MasterBot::Impl::apply_progress(const deploy::Progress& p) {
   if (!ctx.deployments) return;
+  if (p.attempt == 0) {
+    // The wizard's row is saved now: first the events that came before it, step by step.
+    auto early = early_progress.find(p.instance_id);
+    if (early != early_progress.end()) {
+      auto events = std::move(early->second);
+      early_progress.erase(early);
+      for (const auto& e : events) apply_progress(e);
+    }
+    // Events of this instance still queued bring the message along step by step; a refresh
+    // from the recorded state now would jump to the end and make them no-ops.
+    std::lock_guard lock(progress_mutex);
+    for (const auto& q : progress_queue)
+      if (q.instance_id == p.instance_id && q.attempt > 0) return;
+  }
   auto row = store.progress(p.instance_id);
   if (!row) {
     spdlog::warn("master bot: progress of bot {}: {}", p.instance_id, row.error().to_string());
     return;
   }
-  if (!*row || (*row)->finished) return;  // not deployed from the wizard, or already live
+  if (!*row) {
+    // Not deployed from the wizard, or the wizard has not saved its row yet: kept a while.
+    if (p.attempt > 0) {
+      if (!early_progress.count(p.instance_id) && early_progress.size() >= kMaxEarly)
+        early_progress.erase(early_progress.begin());  // the oldest instance id
+      early_progress[p.instance_id].push_back(p);
+    }
+    return;
+  }
+  if ((*row)->finished) {
+    // Already live: only a failure at run time (the pipeline's watch) is news for the owner.
+    if (p.attempt > 0 && p.status == StepStatus::kFailed) tell_stopped(**row, p);
+    return;
+  }
   auto& r = **row;
   if (p.attempt == 0) {
     auto status = ctx.deployments->status(p.instance_id);
@@ -191,6 +218,25 @@ void MasterBot::Impl::render_progress(ProgressRow& row) {
   if (!edited && edited.error().description.find("not modified") == std::string::npos) {
     spdlog::warn("master bot: editing the progress of bot {}: {}", row.instance_id, edited.error().to_string());
   }
+}
+
+void MasterBot::Impl::tell_stopped(const ProgressRow& row, const deploy::Progress& p) {
+  auto bot = bot_context();
+  if (!bot) return;
+  std::string username = row.bot_username;
+  if (auto status = ctx.deployments->status(row.instance_id); status && !status->bot_username.empty())
+    username = status->bot_username;
+  telegram::SendMessage m;
+  m.chat_id = row.chat_id;
+  // The pipeline's watch says why in English words; the owner reads it in their language.
+  const bool token = p.error.find("token") != std::string::npos;
+  m.text = token ? t(row.lang, "master.deploy.stopped", {{"bot", "@" + username}})
+                 : "@" + username + ": " + t(row.lang, "master.deploy.failed");
+  auto kb = keyboard(row.lang);
+  kb.button("🗂 " + t(row.lang, "master.menu.my_bots"), "bots");
+  m.reply_markup = built(kb);
+  if (auto sent = bot->client().call_sync(m); !sent)
+    spdlog::warn("master bot: telling the owner bot {} stopped: {}", row.instance_id, sent.error().to_string());
 }
 
 void MasterBot::Impl::store_first_panel(ProgressRow& row) {

@@ -455,6 +455,12 @@ Result<BotCredentials> Emulator::revoke_token(std::string_view ref) {
   return BotCredentials{bot->id, bot->username, bot->token};
 }
 
+std::int64_t Emulator::unauthorized_calls(std::string_view token) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->unauthorized_calls.find(std::string(token));
+  return it == impl_->unauthorized_calls.end() ? 0 : it->second;
+}
+
 Result<json> Emulator::bot_profile(std::string_view ref) {
   std::lock_guard lock(impl_->mu);
   BotRec* bot = impl_->find_bot_locked(ref);
@@ -478,6 +484,7 @@ void Emulator::call(std::string_view token, std::string_view method, Params para
     std::lock_guard lock(impl_->mu);
     auto it = impl_->bot_by_token.find(std::string(token));
     if (it == impl_->bot_by_token.end()) {
+      ++impl_->unauthorized_calls[std::string(token)];
       reply = api_error(401, "Unauthorized");
     } else {
       BotRec& bot = impl_->bots.at(it->second);

@@ -99,6 +99,9 @@ class Emulator {
   Result<BotCredentials> create_bot(std::string_view username, std::string_view name);
   // Gives `bot` (username or id) a new token; the old one gets 401 from then on.
   Result<BotCredentials> revoke_token(std::string_view bot);
+  // How many Bot API calls with `token` were answered 401 Unauthorized (a revoked or unknown
+  // token): tests check that a bot stops calling once refused.
+  std::int64_t unauthorized_calls(std::string_view token) const;
   // Public profile: id, username, name, description, short_description, commands, webhook.
   Result<nlohmann::json> bot_profile(std::string_view bot);
 

@@ -129,6 +129,7 @@ struct Emulator::Impl {
   const EmulatorOptions options;
   const Clock& clock;
   std::mutex mu;
+  std::map<std::string, std::int64_t> unauthorized_calls;  // token -> calls answered 401
   std::condition_variable changed;  // wakes the timer and delivery threads and observers
   bool stopping = false;
 

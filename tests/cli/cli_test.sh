@@ -356,16 +356,6 @@ PY
 
   panel_probe)
     # `mothership panel probe` against the strict Marzban test panel (MS_MARZBAN_BIN).
-    MS_MARZBAN_BIN=${MS_MARZBAN_BIN:?MS_MARZBAN_BIN must point at marzban_test_server}
-    start_marzban() {  # start_marzban NAME [args...]: sets $mport
-      local name=$1; shift
-      rm -f "$work/$name.port"
-      "$MS_MARZBAN_BIN" --port 0 --port-file "$work/$name.port" "$@" >"$work/$name.log" 2>&1 &
-      pids+=("$!")
-      for _ in $(seq 1 200); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
-      [ -s "$work/$name.port" ] || { cat "$work/$name.log" >&2; fail "marzban_test_server did not start"; }
-      mport=$(cat "$work/$name.port")
-    }
     probe() { "$MS_BIN" panel probe --type marzban --username admin --timeout-ms 3000 "$@"; }
     start_marzban m1 --password 'S3cret pass'
     code=0; out=$(probe --url "http://127.0.0.1:$mport/dashboard/" --password 'S3cret pass') || code=$?
@@ -412,6 +402,100 @@ PY
     code=0; out=$(probe --url "https://127.0.0.1:$mport" --password admin --insecure) || code=$?
     expect_eq "$code" 1 "a dead panel exit code"
     expect_contains "$out" '"kind": "connection"' "a dead panel is named"
+    ;;
+
+  master_by_hand)
+    # docs/master-bot.md "By hand in the sandbox", exactly as written there: serve in sandbox
+    # mode, `mothership sandbox chat` as the customer in the master bot (buy Starter with
+    # Telegram Stars, paid in the emulator; create a shop bot on a Marzban panel), then as the
+    # owner in the new shop bot (a plan, card to card) and as an end user who buys the plan.
+    start_marzban m1 --password admin
+    start_serve s1
+    wait_ready
+    sbx="http://127.0.0.1:$port/sandbox"
+
+    # The customer in the master bot.
+    chat_start erin mothership_bot --name Erin --lang en
+    erin=$(sed -n 's/^You are person \([0-9]*\) .*/\1/p' "$work/erin.out" | head -1)
+    [ -n "$erin" ] || fail "sandbox chat did not say who the person is"
+    chat_say erin /start "Choose your language"
+    chat_press erin English "Mothership builds"
+    chat_press erin Packages "Professional"
+    chat_press erin Starter "Buy monthly"
+    chat_press erin "Buy monthly" "Order #"
+    chat_press erin "Telegram Stars" "[invoice"
+    invoice=$(curl -s "$sbx/api/users/$erin/chats/mothership_bot" | python3 -c 'import json, sys
+ms = [m["message"] for m in json.load(sys.stdin)["messages"] if "invoice" in m["message"]]
+print(ms[-1]["message_id"] if ms else "")')
+    [ -n "$invoice" ] || fail "no invoice in the chat"
+    paid=$(curl -s -X POST "$sbx/api/users/$erin/chats/mothership_bot/pay" -d "{\"message_id\":$invoice}")
+    expect_contains "$paid" '"status":"paid"' "the Stars invoice is paid in the sandbox"
+    chat_wait erin "package is active until"
+
+    # The shop bot: a new bot in the sandbox, its token, only me, no channel, the panel.
+    token=$(curl -s -X POST "$sbx/api/bots" -d '{"username":"hand_shop_bot","name":"Hand Shop"}' | json_get token)
+    [ -n "$token" ] || fail "no bot token from the sandbox"
+    chat_press erin "Create a bot" "Send your bot's token"
+    chat_say erin "$token" "Found your bot @hand_shop_bot"
+    chat_press erin "Only me" "Send the channel"
+    chat_press erin "No channel" "Marzban panel's address"
+    chat_say erin "http://127.0.0.1:$mport" "admin username"
+    chat_say erin admin "admin password"
+    chat_say erin admin "The panel works"
+    chat_wait erin "@hand_shop_bot is live" 60
+    expect_contains "$(cat "$work/erin.out")" "https://t.me/hand_shop_bot" "the live message has the link"
+    expect_contains "$(cat "$work/erin.out")" "~ [bot] " "the progress message was edited in place"
+    expect_contains "$(curl -s "$sbx/api/users/$erin/chats/mothership_bot")" "Deploying @hand_shop_bot" \
+      "the steps were shown before it went live"
+
+    # The owner in the shop bot: a plan on the panel the wizard added, card to card.
+    chat_start owner hand_shop_bot --user "$erin"
+    chat_say owner /start "Welcome to the shop"
+    chat_say owner /admin "Shop admin"
+    chat_press owner "Plans and servers" "Marzban"
+    chat_press owner "Marzban" "Version:"
+    chat_press owner "Add a plan" "Send the plan's name"
+    chat_say owner "Monthly 30GB" "length in days"
+    chat_say owner '\30' "Traffic in GB"
+    chat_say owner '\30' "price in Toman"
+    chat_say owner "90,000" "short description"
+    chat_say owner "-" "What is this plan?"
+    chat_press owner "Service" 'Plan "Monthly 30GB" added'
+    chat_say owner /admin "Shop admin"
+    chat_press owner "Payment methods" "Card to card: off"
+    chat_press owner "Card number" "16-digit card number"
+    chat_say owner "6037 9911 2222 3333" "holder's name"
+    chat_say owner "Erin Doe" "Card to card is on"
+
+    # An end user buys the plan; the receipt photo goes in through the person API.
+    chat_start dan hand_shop_bot --name Dan --lang en
+    dan=$(sed -n 's/^You are person \([0-9]*\) .*/\1/p' "$work/dan.out" | head -1)
+    chat_say dan /start "Welcome to the shop"
+    chat_press dan "Buy" "Marzban"
+    chat_press dan "Marzban" "Monthly 30GB"
+    chat_press dan "Monthly 30GB" "Your order"
+    chat_press dan "Card to card" "6037991122223333"
+    png=$(python3 -c 'import base64, struct, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+raw = b"".join(b"\x00" + b"\xff\x00\x00" * 8 for _ in range(8))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+print(base64.b64encode(png).decode())')
+    sent=$(curl -s -X POST "$sbx/api/users/$dan/chats/hand_shop_bot/photo" -d "{\"photo_base64\":\"$png\",\"caption\":\"receipt\"}")
+    expect_contains "$sent" '"photo"' "the receipt photo is sent"
+    chat_wait dan "Your receipt was received"
+    chat_press owner "Approve" ""
+    chat_wait dan "is ready"
+    chat_wait dan "[photo]"
+    state=$(curl -s "http://127.0.0.1:$mport/_test/state")
+    expect_eq "$(echo "$state" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)["users"]))')" 1 \
+      "one account on the panel"
+    link=$(curl -s "$sbx/api/users/$dan/chats/hand_shop_bot" | python3 -c 'import json, sys, re
+t = " ".join(m["message"].get("text", "") for m in json.load(sys.stdin)["messages"])
+m = re.search(r"http://127\.0\.0\.1:[0-9]+/sub/[^ \n]+", t)
+print(m.group(0) if m else "")')
+    [ -n "$link" ] || fail "the end user got no subscription link"
+    chat_stop erin; chat_stop owner; chat_stop dan
+    stop_serve
     ;;
 
   *) fail "unknown scenario $scenario" ;;

@@ -100,3 +100,74 @@ wait_for_file_text() {
   cat "$1" >&2
   fail "'$2' did not appear in $1 within 10 s"
 }
+
+# start_marzban NAME [args...]: the strict Marzban test panel (MS_MARZBAN_BIN) on an ephemeral
+# port; sets $mport.
+start_marzban() {
+  local name=$1; shift
+  : "${MS_MARZBAN_BIN:?MS_MARZBAN_BIN must point at marzban_test_server}"
+  rm -f "$work/$name.port"
+  "$MS_MARZBAN_BIN" --port 0 --port-file "$work/$name.port" "$@" >"$work/$name.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 200); do [ -s "$work/$name.port" ] && break; sleep 0.05; done
+  [ -s "$work/$name.port" ] || { cat "$work/$name.log" >&2; fail "marzban_test_server did not start"; }
+  mport=$(cat "$work/$name.port")
+}
+
+# `mothership sandbox chat` sessions driven by a script, as a person would type ($sbx is the
+# sandbox base URL). chat_start NAME BOT [chat args...]: its output goes to $work/NAME.out.
+declare -A chat_fd chat_pid
+chat_start() {
+  local name=$1 bot=$2; shift 2
+  mkfifo "$work/$name.in"
+  # The other chats' input ends stay with this script only (their EOF is how they end).
+  local closes="" other
+  for other in "${!chat_fd[@]}"; do closes+=" ${chat_fd[$other]}>&-"; done
+  eval '"$MS_BIN" sandbox chat --url "$sbx" --bot "$bot" "$@" <"$work/$name.in" >"$work/$name.out" 2>&1'"$closes &"
+  chat_pid[$name]=$!
+  pids+=("$!")
+  local fd
+  exec {fd}>"$work/$name.in"
+  chat_fd[$name]=$fd
+  for _ in $(seq 1 200); do grep -q "Chatting with" "$work/$name.out" 2>/dev/null && return 0; sleep 0.05; done
+  cat "$work/$name.out" >&2
+  fail "sandbox chat $name did not start"
+}
+# chat_stop NAME: end of input; the chat exits cleanly.
+chat_stop() {
+  local fd=${chat_fd[$1]}
+  exec {fd}>&-
+  wait "${chat_pid[$1]}" || fail "sandbox chat $1 did not exit cleanly"
+}
+# chat_wait NAME TEXT [SECONDS]: waits for TEXT in what the chat printed after the last input.
+chat_wait() {
+  local name=$1 text=$2 seconds=${3:-30}
+  local from=${chat_mark[$name]:-0}
+  for _ in $(seq 1 $((seconds * 10))); do
+    tail -c +"$((from + 1))" "$work/$name.out" | grep -qF -- "$text" && return 0
+    sleep 0.1
+  done
+  tail -n 40 "$work/$name.out" >&2
+  fail "chat $name: '$text' did not appear within $seconds s"
+}
+declare -A chat_mark
+# chat_say NAME LINE EXPECT: types LINE and waits for EXPECT after it (empty: no wait).
+chat_say() {
+  chat_mark[$1]=$(stat -c %s "$work/$1.out")
+  echo "$2" >&"${chat_fd[$1]}"
+  [ -z "$3" ] || chat_wait "$1" "$3"
+}
+# chat_press NAME LABEL EXPECT: types the number of the newest button whose text has LABEL.
+chat_press() {
+  local name=$1 label=$2 n=""
+  for _ in $(seq 1 300); do
+    n=$(python3 -c 'import re, sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8", errors="replace") if l.startswith("  buttons:")]
+found = [int(i) for i, t in re.findall(r"\[(\d+)\] (.*?)(?=  \[\d+\] |$)", lines[-1].rstrip("\n")) if sys.argv[2] in t] if lines else []
+print(found[-1] if found else "")' "$work/$name.out" "$label")
+    [ -n "$n" ] && break
+    sleep 0.1
+  done
+  [ -n "$n" ] || { tail -n 40 "$work/$name.out" >&2; fail "chat $name: no button '$label'"; }
+  chat_say "$name" "$n" "$3"
+}

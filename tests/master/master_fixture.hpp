@@ -260,7 +260,7 @@ class MasterTest : public storage::testing::StorageTest {
     ctx_.db = master_;
     ctx_.clock = &clock_;
     ctx_.operator_ids = {operator_};
-    ctx_.deployments = &deployments_;
+    ctx_.deployments = &deployments_for_bot();
     ctx_.payments = payments_.get();
     ctx_.callback_key = "master-test-key";
     ctx_.send = make_sender(*runtime_, kMasterBotKey);
@@ -271,6 +271,7 @@ class MasterTest : public storage::testing::StorageTest {
     o.http = &http_;
     o.telegram_api_url = base_url();
     o.public_url = "http://127.0.0.1:" + std::to_string(server_->bound_port());
+    customize(o);
     auto made = MasterBot::create(ctx_, o);
     ASSERT_TRUE(made) << made.error().to_string();
     bot_ = *made;
@@ -280,6 +281,11 @@ class MasterTest : public storage::testing::StorageTest {
     // Telegram lets a bot write only to people who started it: the operator did.
     command(operator_, "start", "Choose your language");
   }
+
+  // What the master bot deploys through: the recording Deployments unless a test builds the
+  // real pipeline (called once in SetUp, after the runtime exists).
+  virtual deploy::Deployments& deployments_for_bot() { return deployments_; }
+  virtual void customize(MasterOptions&) {}
 
   void TearDown() override {
     runtime_.reset();
@@ -309,10 +315,13 @@ class MasterTest : public storage::testing::StorageTest {
     auto c = emulator_->read_chat(who, bot);
     return c ? *c : json::object();
   }
-  json messages(std::int64_t who) { return chat(who).value("messages", json::array()); }
-  std::vector<std::string> texts(std::int64_t who) {
+  // Every helper below talks to the master bot unless `bot` names another (a deployed shop).
+  json messages(std::int64_t who, const std::string& bot = kBot) {
+    return chat(who, bot).value("messages", json::array());
+  }
+  std::vector<std::string> texts(std::int64_t who, const std::string& bot = kBot) {
     std::vector<std::string> out;
-    for (const auto& m : messages(who)) {
+    for (const auto& m : messages(who, bot)) {
       if (!m.value("from_bot", false)) continue;
       const auto& msg = m["message"];
       if (msg.contains("text")) out.push_back(msg["text"]);
@@ -320,16 +329,17 @@ class MasterTest : public storage::testing::StorageTest {
     }
     return out;
   }
-  int count_saw(std::int64_t who, const std::string& part) {
+  int count_saw(std::int64_t who, const std::string& part, const std::string& bot = kBot) {
     int n = 0;
-    for (const auto& t : texts(who)) n += t.find(part) != std::string::npos;
+    for (const auto& t : texts(who, bot)) n += t.find(part) != std::string::npos;
     return n;
   }
-  bool wait_saw(std::int64_t who, const std::string& part) {
-    return eventually([&] { return count_saw(who, part) > 0; });
+  bool wait_saw(std::int64_t who, const std::string& part, const std::string& bot = kBot) {
+    return eventually([&] { return count_saw(who, part, bot) > 0; });
   }
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label) {
-    auto all = messages(who);
+  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label,
+                                                                  const std::string& bot = kBot) {
+    auto all = messages(who, bot);
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       const auto& msg = (*it)["message"];
       if (!msg.contains("reply_markup")) continue;
@@ -344,13 +354,13 @@ class MasterTest : public storage::testing::StorageTest {
     return std::nullopt;
   }
   // Presses the newest button whose text has `label`, and waits until the bot dealt with it.
-  std::string press(std::int64_t who, const std::string& label) {
+  std::string press(std::int64_t who, const std::string& label, const std::string& bot = kBot) {
     std::optional<std::pair<std::int64_t, std::string>> b;
-    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label)).has_value(); }))
-        << "no button " << label << " in " << chat(who).dump().substr(0, 6000);
+    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label, bot)).has_value(); }))
+        << "no button " << label << " in " << chat(who, bot).dump().substr(0, 6000);
     if (!b) return "";
-    const std::string before = messages(who).dump();
-    auto q = emulator_->press_button(who, kBot, b->first, b->second);
+    const std::string before = messages(who, bot).dump();
+    auto q = emulator_->press_button(who, bot, b->first, b->second);
     EXPECT_TRUE(q) << q.error().to_string();
     if (!q) return "";
     eventually(
@@ -358,7 +368,7 @@ class MasterTest : public storage::testing::StorageTest {
           auto a = emulator_->callback_answer(*q);
           if (!a || !(*a).value("answered", false)) return false;
           if (!(*a).value("text", "").empty()) return true;
-          return messages(who).dump() != before;
+          return messages(who, bot).dump() != before;
         },
         5s);
     return *q;
@@ -373,8 +383,8 @@ class MasterTest : public storage::testing::StorageTest {
     }));
     return text;
   }
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part) {
-    auto all = messages(who);
+  bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = kBot) {
+    auto all = messages(who, bot);
     for (std::size_t i = from; i < all.size(); ++i) {
       if (!all[i].value("from_bot", false)) continue;
       const auto& m = all[i]["message"];
@@ -383,21 +393,22 @@ class MasterTest : public storage::testing::StorageTest {
     }
     return false;
   }
-  void say(std::int64_t who, const std::string& text, const std::string& expect) {
-    const auto before = messages(who).size();
-    ASSERT_TRUE(emulator_->send_text(who, kBot, text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); }))
-        << "after '" << text << "' no '" << expect << "' in " << chat(who).dump().substr(0, 4000);
+  void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = kBot) {
+    const auto before = messages(who, bot).size();
+    ASSERT_TRUE(emulator_->send_text(who, bot, text));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "after '" << text << "' no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect) {
-    const auto before = messages(who).size();
-    ASSERT_TRUE(emulator_->send_command(who, kBot, cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect); })) << "/" << cmd << ": no '" << expect << "'";
+  void command(std::int64_t who, const std::string& cmd, const std::string& expect, const std::string& bot = kBot) {
+    const auto before = messages(who, bot).size();
+    ASSERT_TRUE(emulator_->send_command(who, bot, cmd));
+    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
+        << "/" << cmd << ": no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
-  void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
-    press(who, label);
-    ASSERT_TRUE(wait_saw(who, expect)) << "after " << label << " no '" << expect << "' in "
-                                       << chat(who).dump().substr(0, 4000);
+  void press_to(std::int64_t who, const std::string& label, const std::string& expect, const std::string& bot = kBot) {
+    press(who, label, bot);
+    ASSERT_TRUE(wait_saw(who, expect, bot))
+        << "after " << label << " no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
   // A newcomer in English: /start, then the language.
   void enter_en(std::int64_t who) {
@@ -432,7 +443,8 @@ class MasterTest : public storage::testing::StorageTest {
   }
 
   ManualClock clock_{SystemClock::instance().unix_seconds()};
-  crypto::SecretBox box_{crypto::Keyring(crypto::generate_key())};
+  crypto::Keyring keyring_{crypto::generate_key()};
+  crypto::SecretBox box_{keyring_};
   storage::Database* master_ = nullptr;
   std::unique_ptr<sandbox::Emulator> emulator_;
   std::unique_ptr<http::Server> server_;

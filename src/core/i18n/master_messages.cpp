@@ -154,6 +154,11 @@ constexpr std::array kMessages = {
                    "attempt {attempt}: {error}"},
     DefaultMessage{"master.deploy.failed", "راه\u200cاندازی متوقف شد. از «ربات\u200cهای من» دوباره اجرا کنید یا با پشتیبانی تماس بگیرید.",
                    "The deployment stopped. Start it again from \"My bots\" or contact support."},
+    DefaultMessage{"master.deploy.stopped",
+                   "⚠️ {bot} متوقف شد: تلگرام دیگر توکن آن را نمی\u200cپذیرد (در @BotFather باطل یا عوض شده است).\n"
+                   "از «ربات\u200cهای من» ← «توکن تازه» توکن جدید را بفرستید تا دوباره راه بیفتد.",
+                   "⚠️ {bot} has stopped: Telegram no longer accepts its token (it was revoked or changed at "
+                   "@BotFather).\nSend a new one from \"My bots\" → \"New token\" to bring it back."},
     DefaultMessage{"master.deploy.live", "✅ {bot} آماده است! (در {seconds} ثانیه)\n{link}",
                    "✅ {bot} is live! (in {seconds} s)\n{link}"},
     DefaultMessage{"master.deploy.open", "باز کردن ربات",

@@ -136,6 +136,7 @@ Result<InstanceHealth> InProcessDeployer::health(std::int64_t instance_id) {
   }
   h.last_error = status->last_error;
   h.running = status->state == telegram::BotState::kRunning;
+  h.token_refused = status->state == telegram::BotState::kUnauthorized;
   if (!h.running || !status->last_error.empty()) return h;
   // Alive: running with no intake error, and Telegram has answered this bot's own client
   // since the start (a getMe once; later the runtime's running state is the sign).

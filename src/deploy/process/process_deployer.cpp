@@ -269,6 +269,10 @@ void ProcessDeployer::exited_locked(std::int64_t id, Child& child, const std::st
   child.last_error = "the runner " + why;
   note(log_path(id), child.last_error);
   if (!child.spec) return;
+  if (child.token_refused) {
+    spdlog::warn("process deployer: instance {}: Telegram refused the bot token; not restarted", id);
+    return;
+  }
   const auto ran = Steady::now() - child.run_began;
   if (ran >= options_.stable_after || child.backoff.count() == 0) {
     child.backoff = options_.initial_backoff;
@@ -293,7 +297,10 @@ void ProcessDeployer::supervise() {
         if (child.own) {
           int status = 0;
           pid_t r = ::waitpid(child.pid, &status, WNOHANG);
-          if (r == child.pid) why = describe_status(status);
+          if (r == child.pid) {
+            why = describe_status(status);
+            child.token_refused = WIFEXITED(status) && WEXITSTATUS(status) == kRunnerTokenRefusedExit;
+          }
           if (r < 0 && errno == ECHILD) why = "vanished";
         } else {
           pollfd p{child.pidfd, POLLIN, 0};
@@ -312,7 +319,7 @@ void ProcessDeployer::supervise() {
           }
         }
       }
-      if (child.pid == 0 && child.spec && Steady::now() >= child.next_start) {
+      if (child.pid == 0 && child.spec && !child.token_refused && Steady::now() >= child.next_start) {
         if (auto spawned = spawn_locked(id, child); !spawned) {
           child.last_error = spawned.error().message;
           child.backoff = std::min(std::max(child.backoff * 2, options_.initial_backoff), options_.max_backoff);
@@ -409,6 +416,7 @@ Result<void> ProcessDeployer::start(const InstanceSpec& spec) {
   child.fingerprint = print;
   child.backoff = std::chrono::milliseconds(0);
   child.last_error.clear();
+  child.token_refused = false;
   if (auto spawned = spawn_locked(spec.instance_id, child); !spawned) {
     children_.erase(spec.instance_id);
     return spawned;
@@ -444,6 +452,7 @@ Result<InstanceHealth> ProcessDeployer::health(std::int64_t instance_id) {
     if (h.running) h.started_at = child.started_at;
     h.restarts = child.restarts;
     h.last_error = child.last_error;
+    h.token_refused = child.token_refused;
   }
   if (master_ != nullptr) {
     auto beat = master_->with_session([&](storage::Session& s) {

@@ -43,6 +43,10 @@
 
 namespace ms::deploy {
 
+// The exit code of a runner whose token Telegram refused (401): the deployer does not restart
+// it (the same token would be refused again) and reports it in health().token_refused.
+inline constexpr int kRunnerTokenRefusedExit = 78;
+
 struct ProcessDeployerOptions {
   std::string binary = "/proc/self/exe";  // the `mothership` binary that has `runner`
   std::string data_dir;                   // logs/ and run/ are made under it
@@ -91,6 +95,7 @@ class ProcessDeployer final : public Deployer {
     std::chrono::steady_clock::time_point next_start{};
     int restarts = 0;
     std::string last_error;
+    bool token_refused = false;  // exited with kRunnerTokenRefusedExit: not restarted
   };
 
   Result<void> spawn_locked(std::int64_t id, Child& child);
