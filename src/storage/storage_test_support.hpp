@@ -153,6 +153,18 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
 }
 
+// The column "v" of the first row `sql` gives (-1: no row); a failure fails the test.
+inline std::int64_t scalar(Database& db, const std::string& sql) {
+  auto v = db.with_session([&](Session& s) -> Result<std::int64_t> {
+    auto row = s.query_one(sql);
+    if (!row) return fail(std::move(row.error()));
+    if (!*row) return std::int64_t{-1};
+    return (*row)->get_int("v");
+  });
+  EXPECT_TRUE(v) << v.error().to_string();
+  return v ? *v : -1;
+}
+
 // Inserts an end user into a tenant. Success: its id.
 inline Result<std::int64_t> add_user(Database& db, std::int64_t telegram_id, std::int64_t balance = 0) {
   return db.with_session([&](Session& s) -> Result<std::int64_t> {

@@ -110,14 +110,7 @@ class MasterDeployE2E : public MasterTest {
     return db ? *db : nullptr;
   }
   static std::int64_t tenant_scalar(storage::Database& db, const std::string& sql) {
-    auto v = db.with_session([&](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one(sql);
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return std::int64_t{-1};
-      return (*row)->get_int("v");
-    });
-    EXPECT_TRUE(v) << v.error().to_string();
-    return v ? *v : -1;
+    return storage::testing::scalar(db, sql);
   }
 
   // The one master-bot message about the deployment of the shop.

@@ -30,8 +30,7 @@
 #include "payments/card/card_to_card.hpp"
 #include "payments/service.hpp"
 #include "payments/stars/stars.hpp"
-#include "sandbox/emulator.hpp"
-#include "sandbox/routes.hpp"
+#include "sandbox_people.hpp"
 #include "shop/qr.hpp"
 #include "storage/package_repository.hpp"
 #include "storage/storage_test_support.hpp"
@@ -42,15 +41,7 @@ namespace ms::master::testing {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds within = 20s) {
-  const auto until = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(25ms);
-  }
-  return pred();
-}
+using test_support::eventually;
 
 class RecordingDeployments : public deploy::Deployments {
  public:
@@ -203,7 +194,7 @@ class RecordingDeployments : public deploy::Deployments {
   std::vector<Call> calls_;
 };
 
-class MasterTest : public storage::testing::StorageTest {
+class MasterTest : public storage::testing::StorageTest, protected test_support::SandboxPeople {
  protected:
   static constexpr const char* kBot = "mothership_bot";
 
@@ -213,20 +204,17 @@ class MasterTest : public storage::testing::StorageTest {
     master_ = &storage_->master();
     ASSERT_TRUE(storage::PackageRepository(*master_).seed_defaults(clock_.unix_seconds()));
 
+    bot_username_ = kBot;
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 5s;
-    emulator_ = std::make_unique<sandbox::Emulator>(eo, SystemClock::instance());
-    http::ServerOptions so;
-    so.listen = "127.0.0.1:0";
-    so.handler_timeout = 30s;
-    server_ = std::make_unique<http::Server>(so);
-    sandbox::add_sandbox_routes(server_->router(), *emulator_);
-    LoginRoutes lr;
-    lr.pool = &pool_;
-    lr.clock = &clock_;
-    lr.master = [this] { return master_; };
-    add_login_routes(server_->router(), std::move(lr));
-    ASSERT_TRUE(server_->start());
+    start_sandbox(eo, [this](http::Server& server) {
+      LoginRoutes lr;
+      lr.pool = &pool_;
+      lr.clock = &clock_;
+      lr.master = [this] { return master_; };
+      add_login_routes(server.router(), std::move(lr));
+    });
+    if (HasFatalFailure()) return;
 
     marzban_test::Options mo;
     marzban_ = std::make_unique<marzban_test::MarzbanTestServer>(mo);
@@ -270,7 +258,7 @@ class MasterTest : public storage::testing::StorageTest {
     o.secrets = &box_;
     o.http = &http_;
     o.telegram_api_url = base_url();
-    o.public_url = "http://127.0.0.1:" + std::to_string(server_->bound_port());
+    o.public_url = server_url();
     customize(o);
     auto made = MasterBot::create(ctx_, o);
     ASSERT_TRUE(made) << made.error().to_string();
@@ -291,7 +279,7 @@ class MasterTest : public storage::testing::StorageTest {
     runtime_.reset();
     bot_.reset();
     if (marzban_) marzban_->stop();
-    if (server_) server_->stop(200ms);
+    stop_sandbox();
     payments_.reset();
     pool_.shutdown();
     StorageTest::TearDown();
@@ -303,129 +291,13 @@ class MasterTest : public storage::testing::StorageTest {
     return png ? *png : std::string();
   }
 
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(server_->bound_port()) + "/sandbox"; }
-
-  std::int64_t person(const std::string& name, const std::string& lang) {
-    auto p = emulator_->create_user({0, name, "", "", lang});
-    EXPECT_TRUE(p) << p.error().to_string();
-    return p ? (*p)["id"].get<std::int64_t>() : 0;
-  }
-
-  json chat(std::int64_t who, const std::string& bot = kBot) {
-    auto c = emulator_->read_chat(who, bot);
-    return c ? *c : json::object();
-  }
-  // Every helper below talks to the master bot unless `bot` names another (a deployed shop).
-  json messages(std::int64_t who, const std::string& bot = kBot) {
-    return chat(who, bot).value("messages", json::array());
-  }
-  std::vector<std::string> texts(std::int64_t who, const std::string& bot = kBot) {
-    std::vector<std::string> out;
-    for (const auto& m : messages(who, bot)) {
-      if (!m.value("from_bot", false)) continue;
-      const auto& msg = m["message"];
-      if (msg.contains("text")) out.push_back(msg["text"]);
-      if (msg.contains("caption")) out.push_back(msg["caption"]);
-    }
-    return out;
-  }
-  int count_saw(std::int64_t who, const std::string& part, const std::string& bot = kBot) {
-    int n = 0;
-    for (const auto& t : texts(who, bot)) n += t.find(part) != std::string::npos;
-    return n;
-  }
-  bool wait_saw(std::int64_t who, const std::string& part, const std::string& bot = kBot) {
-    return eventually([&] { return count_saw(who, part, bot) > 0; });
-  }
-  std::optional<std::pair<std::int64_t, std::string>> find_button(std::int64_t who, const std::string& label,
-                                                                  const std::string& bot = kBot) {
-    auto all = messages(who, bot);
-    for (auto it = all.rbegin(); it != all.rend(); ++it) {
-      const auto& msg = (*it)["message"];
-      if (!msg.contains("reply_markup")) continue;
-      for (const auto& row : msg["reply_markup"].value("inline_keyboard", json::array())) {
-        for (const auto& b : row) {
-          if (b.value("text", "").find(label) != std::string::npos && b.contains("callback_data")) {
-            return std::pair{msg["message_id"].get<std::int64_t>(), b["callback_data"].get<std::string>()};
-          }
-        }
-      }
-    }
-    return std::nullopt;
-  }
-  // Presses the newest button whose text has `label`, and waits until the bot dealt with it.
-  std::string press(std::int64_t who, const std::string& label, const std::string& bot = kBot) {
-    std::optional<std::pair<std::int64_t, std::string>> b;
-    EXPECT_TRUE(eventually([&] { return (b = find_button(who, label, bot)).has_value(); }))
-        << "no button " << label << " in " << chat(who, bot).dump().substr(0, 6000);
-    if (!b) return "";
-    const std::string before = messages(who, bot).dump();
-    auto q = emulator_->press_button(who, bot, b->first, b->second);
-    EXPECT_TRUE(q) << q.error().to_string();
-    if (!q) return "";
-    eventually(
-        [&] {
-          auto a = emulator_->callback_answer(*q);
-          if (!a || !(*a).value("answered", false)) return false;
-          if (!(*a).value("text", "").empty()) return true;
-          return messages(who, bot).dump() != before;
-        },
-        5s);
-    return *q;
-  }
-  std::string answer_text(const std::string& query) {
-    std::string text;
-    EXPECT_TRUE(eventually([&] {
-      auto a = emulator_->callback_answer(query);
-      if (!a || !(*a).value("answered", false)) return false;
-      text = (*a).value("text", "");
-      return true;
-    }));
-    return text;
-  }
-  bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = kBot) {
-    auto all = messages(who, bot);
-    for (std::size_t i = from; i < all.size(); ++i) {
-      if (!all[i].value("from_bot", false)) continue;
-      const auto& m = all[i]["message"];
-      if (m.value("text", "").find(part) != std::string::npos) return true;
-      if (m.value("caption", "").find(part) != std::string::npos) return true;
-    }
-    return false;
-  }
-  void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = kBot) {
-    const auto before = messages(who, bot).size();
-    ASSERT_TRUE(emulator_->send_text(who, bot, text));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
-        << "after '" << text << "' no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
-  }
-  void command(std::int64_t who, const std::string& cmd, const std::string& expect, const std::string& bot = kBot) {
-    const auto before = messages(who, bot).size();
-    ASSERT_TRUE(emulator_->send_command(who, bot, cmd));
-    ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
-        << "/" << cmd << ": no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
-  }
-  void press_to(std::int64_t who, const std::string& label, const std::string& expect, const std::string& bot = kBot) {
-    press(who, label, bot);
-    ASSERT_TRUE(wait_saw(who, expect, bot))
-        << "after " << label << " no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
-  }
   // A newcomer in English: /start, then the language.
   void enter_en(std::int64_t who) {
     command(who, "start", "Choose your language");
     press_to(who, "English", "Mothership builds");
   }
 
-  std::int64_t scalar(const std::string& sql) {
-    auto v = master_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one(sql);
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return std::int64_t{-1};
-      return (*row)->get_int("v");
-    });
-    EXPECT_TRUE(v) << v.error().to_string();
-    return v ? *v : -1;
-  }
+  std::int64_t scalar(const std::string& sql) { return storage::testing::scalar(*master_, sql); }
   std::int64_t customer_id(std::int64_t telegram_id) {
     return scalar("SELECT id AS v FROM customers WHERE telegram_id = " + std::to_string(telegram_id));
   }
@@ -446,8 +318,6 @@ class MasterTest : public storage::testing::StorageTest {
   crypto::Keyring keyring_{crypto::generate_key()};
   crypto::SecretBox box_{keyring_};
   storage::Database* master_ = nullptr;
-  std::unique_ptr<sandbox::Emulator> emulator_;
-  std::unique_ptr<http::Server> server_;
   std::unique_ptr<marzban_test::MarzbanTestServer> marzban_;
   WorkerPool pool_{2, 100};
   http::CurlClient http_;

@@ -23,6 +23,7 @@
 #include "sandbox_people.hpp"
 #include "serve_process.hpp"
 #include "storage/storage.hpp"
+#include "storage/storage_test_support.hpp"
 
 namespace ms::master::testing {
 
@@ -42,7 +43,7 @@ class ServeMasterTest : public ::testing::TestWithParam<storage::Backend>, prote
  protected:
   // Telegram and its master bot; serve is made (not started) with `env` added.
   void make_serve(const std::map<std::string, std::string>& env = {}) {
-    bot_ = kMasterBot;
+    bot_username_ = kMasterBot;
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 2s;  // a dead process's long poll ends soon
     start_sandbox(eo, [this](http::Server& telegram) {
@@ -116,16 +117,7 @@ class ServeMasterTest : public ::testing::TestWithParam<storage::Backend>, prote
 
   // ---- the master database ----
 
-  std::int64_t scalar(const std::string& sql) {
-    auto v = storage_->master().with_session([&](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one(sql);
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return std::int64_t{-1};
-      return (*row)->get_int("v");
-    });
-    EXPECT_TRUE(v) << v.error().to_string();
-    return v ? *v : -1;
-  }
+  std::int64_t scalar(const std::string& sql) { return storage::testing::scalar(storage_->master(), sql); }
   std::string text(const std::string& sql) {
     auto v = storage_->master().with_session([&](storage::Session& s) -> Result<std::string> {
       auto row = s.query_one(sql);

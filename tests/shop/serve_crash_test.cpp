@@ -30,6 +30,7 @@
 #include "shop/qr.hpp"
 #include "shop/settings.hpp"
 #include "storage/storage.hpp"
+#include "storage/storage_test_support.hpp"
 
 namespace ms::shop::testing {
 namespace {
@@ -48,7 +49,7 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend>, protected 
     // Telegram, in this process: it must outlive serve.
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 2s;  // a dead process's long poll ends soon
-    bot_ = kBot;
+    bot_username_ = kBot;
     // A kill at the moment serve answers a button press (before Telegram takes the answer).
     start_sandbox(eo, [this](http::Server& telegram) {
       telegram.use(http::Middleware{
@@ -231,16 +232,7 @@ class ServeCrash : public ::testing::TestWithParam<storage::Backend>, protected 
 
   // ---- what the databases and the panel hold ----
 
-  std::int64_t scalar(const std::string& sql) {
-    auto v = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one(sql);
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return std::int64_t{-1};
-      return (*row)->get_int("v");
-    });
-    EXPECT_TRUE(v) << v.error().to_string();
-    return v ? *v : -1;
-  }
+  std::int64_t scalar(const std::string& sql) { return storage::testing::scalar(*db_, sql); }
   std::string order_status(std::int64_t order) {
     auto v = db_->with_session([&](storage::Session& s) -> Result<std::string> {
       auto row = s.query_one("SELECT status FROM orders WHERE id = :id", {{"id", order}});

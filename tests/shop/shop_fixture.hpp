@@ -49,7 +49,7 @@ class ShopTest : public storage::testing::StorageTest, protected test_support::S
     ASSERT_TRUE(t) << t.error().to_string();
     db_ = *t;
 
-    bot_ = "vpn_shop_bot";
+    bot_username_ = "vpn_shop_bot";
     sandbox::EmulatorOptions eo;
     eo.max_long_poll = 5s;
     if (telegram_limits_) eo.limits = telegram_limits_->telegram;
@@ -184,16 +184,7 @@ class ShopTest : public storage::testing::StorageTest, protected test_support::S
     return png ? *png : std::string();
   }
 
-  std::int64_t scalar(const std::string& sql) {
-    auto v = db_->with_session([&](storage::Session& s) -> Result<std::int64_t> {
-      auto row = s.query_one(sql);
-      if (!row) return fail(std::move(row.error()));
-      if (!*row) return std::int64_t{-1};
-      return (*row)->get_int("v");
-    });
-    EXPECT_TRUE(v) << v.error().to_string();
-    return v ? *v : -1;
-  }
+  std::int64_t scalar(const std::string& sql) { return storage::testing::scalar(*db_, sql); }
   std::int64_t user_id(std::int64_t telegram_id) {
     return scalar("SELECT id AS v FROM users WHERE telegram_id = " + std::to_string(telegram_id));
   }

@@ -64,9 +64,9 @@ class SandboxPeople {
     return p ? (*p)["id"].get<std::int64_t>() : 0;
   }
 
-  // ---- what a person sees (in the chat with `bot`, default bot_) ----
+  // ---- what a person sees (in the chat with `bot`, default bot_username_) ----
   json chat(std::int64_t who, const std::string& bot = {}) {
-    auto c = emulator_->read_chat(who, bot.empty() ? bot_ : bot);
+    auto c = emulator_->read_chat(who, bot.empty() ? bot_username_ : bot);
     return c ? *c : json::object();
   }
   json messages(std::int64_t who, const std::string& bot = {}) {
@@ -89,9 +89,11 @@ class SandboxPeople {
     for (const auto& t : texts(who, bot)) n += t.find(part) != std::string::npos;
     return n;
   }
-  bool saw(std::int64_t who, const std::string& part) { return count_saw(who, part) > 0; }
-  bool wait_saw(std::int64_t who, const std::string& part) {
-    return eventually([&] { return saw(who, part); });
+  bool saw(std::int64_t who, const std::string& part, const std::string& bot = {}) {
+    return count_saw(who, part, bot) > 0;
+  }
+  bool wait_saw(std::int64_t who, const std::string& part, const std::string& bot = {}) {
+    return eventually([&] { return saw(who, part, bot); });
   }
   bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = {}) {
     auto all = messages(who, bot);
@@ -150,7 +152,7 @@ class SandboxPeople {
         << "no button " << label << " in " << chat(who, bot).dump().substr(0, 6000);
     if (!b) return "";
     const std::string before = messages(who, bot).dump();
-    auto q = emulator_->press_button(who, bot.empty() ? bot_ : bot, b->first, b->second);
+    auto q = emulator_->press_button(who, bot.empty() ? bot_username_ : bot, b->first, b->second);
     EXPECT_TRUE(q) << q.error().to_string();
     if (!q) return "";
     eventually(
@@ -177,23 +179,23 @@ class SandboxPeople {
   // A message, a command or a press, then the bot's answer that says `expect`.
   void say(std::int64_t who, const std::string& text, const std::string& expect, const std::string& bot = {}) {
     const auto before = message_count(who, bot);
-    ASSERT_TRUE(emulator_->send_text(who, bot.empty() ? bot_ : bot, text));
+    ASSERT_TRUE(emulator_->send_text(who, bot.empty() ? bot_username_ : bot, text));
     ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
         << "after '" << text << "' no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
   void command(std::int64_t who, const std::string& cmd, const std::string& expect, const std::string& bot = {}) {
     const auto before = message_count(who, bot);
-    ASSERT_TRUE(emulator_->send_command(who, bot.empty() ? bot_ : bot, cmd));
+    ASSERT_TRUE(emulator_->send_command(who, bot.empty() ? bot_username_ : bot, cmd));
     ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
         << "/" << cmd << ": no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
-  void press_to(std::int64_t who, const std::string& label, const std::string& expect) {
-    press(who, label);
-    ASSERT_TRUE(wait_saw(who, expect)) << "after " << label << " no '" << expect << "' in "
-                                       << chat(who).dump().substr(0, 4000);
+  void press_to(std::int64_t who, const std::string& label, const std::string& expect, const std::string& bot = {}) {
+    press(who, label, bot);
+    ASSERT_TRUE(wait_saw(who, expect, bot))
+        << "after " << label << " no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
 
-  std::string bot_;  // the bot's username people talk to
+  std::string bot_username_;  // the bot's username people talk to
   std::unique_ptr<sandbox::Emulator> emulator_;
   std::unique_ptr<http::Server> server_;
 };
