@@ -161,7 +161,7 @@ Result<void> DeployPipeline::stop(std::int64_t instance_id) {
   // A deployment step running now finishes first; the rest of that deployment is superseded,
   // so it cannot start the bot again after this stop.
   auto instance_lock = d.lock_for(instance_id);
-  std::lock_guard hold(*instance_lock);
+  auto hold = d.lock_ahead_of_steps(*instance_lock);
   auto inst = d.load(instance_id);
   if (!inst) return fail(std::move(inst.error()));
   if (inst->state == BotState::kStopped) return ok();
@@ -271,7 +271,7 @@ Result<void> DeployPipeline::resume(std::int64_t instance_id) {
 Result<void> DeployPipeline::remove(std::int64_t instance_id) {
   auto& d = *impl_;
   auto instance_lock = d.lock_for(instance_id);  // as stop(): after the running step, none after
-  std::lock_guard hold(*instance_lock);
+  auto hold = d.lock_ahead_of_steps(*instance_lock);
   auto inst = d.load(instance_id);
   if (!inst) return fail(std::move(inst.error()));
   if (inst->state == BotState::kDeleted) return ok();
@@ -333,8 +333,13 @@ std::unique_ptr<ProgressSubscription> DeployPipeline::subscribe(std::function<vo
   return std::make_unique<Subscription>(
       [weak](std::uint64_t sub) {
         if (auto self = weak.lock()) {
-          std::lock_guard lock(self->mu);
-          self->subscribers.erase(sub);
+          {
+            std::lock_guard lock(self->mu);
+            self->subscribers.erase(sub);
+          }
+          // A publish that copied this callback may be calling it now: wait for it, so the
+          // subscriber may be destroyed once this returns (never unsubscribe from a callback).
+          std::unique_lock calls_done(self->publishing);
         }
       },
       id);

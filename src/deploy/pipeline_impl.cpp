@@ -162,6 +162,7 @@ void DeployPipeline::Impl::publish(const Progress& p) {
     std::lock_guard lock(mu);
     for (const auto& [id, fn] : subscribers) to_call.push_back(fn);
   }
+  std::shared_lock calling(publishing);  // an unsubscribe waits for these calls
   for (const auto& fn : to_call) {
     try {
       fn(p);
@@ -251,7 +252,14 @@ Result<void> DeployPipeline::Impl::cancel_queued(const Instance& inst) {
   return ok();
 }
 
-std::shared_ptr<std::mutex> DeployPipeline::Impl::lock_for(std::int64_t id) {
+std::unique_lock<std::mutex> DeployPipeline::Impl::lock_ahead_of_steps(InstanceLock& lock) {
+  lock.waiting_stops.fetch_add(1);
+  std::unique_lock held(lock.mutex);
+  lock.waiting_stops.fetch_sub(1);
+  return held;
+}
+
+std::shared_ptr<DeployPipeline::Impl::InstanceLock> DeployPipeline::Impl::lock_for(std::int64_t id) {
   std::lock_guard lock(instance_locks_mu);
   for (auto it = instance_locks.begin(); it != instance_locks.end();) {
     it = it->second.expired() ? instance_locks.erase(it) : std::next(it);
@@ -259,7 +267,7 @@ std::shared_ptr<std::mutex> DeployPipeline::Impl::lock_for(std::int64_t id) {
   auto& weak = instance_locks[id];
   auto held = weak.lock();
   if (!held) {
-    held = std::make_shared<std::mutex>();
+    held = std::make_shared<InstanceLock>();
     weak = held;
   }
   return held;

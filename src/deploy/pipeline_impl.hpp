@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,10 +96,15 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   std::map<Backend, Deployer*> backends;
   std::map<std::uint64_t, std::function<void(const Progress&)>> subscribers;
   std::uint64_t next_subscriber = 1;
+  std::shared_mutex publishing;  // held shared while callbacks run; an unsubscribe takes it alone
   // One step of an instance's deployment at a time against stop/suspend/remove in this
   // process: those wait for the running step, then supersede the rest (see supersede()).
+  struct InstanceLock {
+    std::mutex mutex;
+    std::atomic<int> waiting_stops{0};  // stop/remove calls waiting: the next step yields to them
+  };
   std::mutex instance_locks_mu;
-  std::map<std::int64_t, std::weak_ptr<std::mutex>> instance_locks;
+  std::map<std::int64_t, std::weak_ptr<InstanceLock>> instance_locks;
 
   Impl(storage::Storage& s, const crypto::Keyring& k, http::HttpClient& h, jobs::JobRunner& j, const Clock& c,
        PipelineOptions o)
@@ -130,7 +137,10 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   Result<void> queue(std::int64_t id, std::vector<std::string> steps_done, nlohmann::json extra = {});
   Result<void> cancel_queued(const Instance& inst);
   // The instance's lock against its own deployment steps in this process.
-  std::shared_ptr<std::mutex> lock_for(std::int64_t id);
+  std::shared_ptr<InstanceLock> lock_for(std::int64_t id);
+  // What stop() and remove() hold: the instance's lock, taken ahead of the deployment's next
+  // step (a worker re-entering at once would otherwise win the lock again and again).
+  std::unique_lock<std::mutex> lock_ahead_of_steps(InstanceLock& lock);
   // Ends the deployment the instance has (queued or mid-way): a queued job is cancelled, and
   // the generation moves on, so a running job stops at its next step ("a newer deployment of
   // this instance replaced this one"). Call with the instance's lock held.

@@ -263,7 +263,10 @@ Result<std::optional<std::int64_t>> DeployPipeline::Impl::check_health(const Ins
 jobs::Outcome DeployPipeline::Impl::run_deploy(const jobs::Job& job) {
   const std::int64_t id = job.payload.value("instance", std::int64_t{0});
   auto instance_lock = lock_for(id);
-  std::lock_guard hold(*instance_lock);
+  // A stop or remove waiting for the previous step goes first (it supersedes the rest).
+  for (int i = 0; i < 2'000 && instance_lock->waiting_stops.load() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::lock_guard hold(instance_lock->mutex);
   auto inst = load(id);
   if (!inst) {
     if (inst.error().code == ErrorCode::kNotFound) return jobs::Outcome::fail(inst.error().message);
