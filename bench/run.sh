@@ -13,6 +13,30 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 name=${1:?usage: bench/run.sh NAME [args]   (names: storage, telegram_bots, telegram_broadcast, panels, shop, deploy)}
 shift
+# per_backend NAME BACKENDS ARGS...: builds bench/NAME_bench (release), starts PostgreSQL when
+# it is one of BACKENDS (comma-separated), runs the bench once per backend with ARGS and
+# prints its output; the last line joins each run's last line (one JSON object each).
+per_backend() {
+  local bench=$1 backends=$2
+  shift 2
+  "$root/scripts/setup.sh" release "${bench}_bench" >/dev/null
+  state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
+  trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
+  if [[ ",$backends," == *",postgres,"* ]]; then
+    "$root/scripts/services.sh" start "$state" >/dev/null
+    # shellcheck disable=SC1091
+    source "$state/env"
+  fi
+  local results=() backend args
+  for backend in ${backends//,/ }; do
+    args=(--backend "$backend" "$@")
+    [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
+    "$root/build/release/bench/${bench}_bench" "${args[@]}" | tee "$state/out"
+    results+=("$(tail -n 1 "$state/out")")
+  done
+  (IFS=,; echo "{\"bench\":\"$bench\",\"runs\":[${results[*]}]}")
+}
+
 case "$name" in
   storage)
     "$root/scripts/setup.sh" release storage_bench >/dev/null
@@ -55,22 +79,7 @@ case "$name" in
         *) rest+=("$1"); shift ;;
       esac
     done
-    "$root/scripts/setup.sh" release shop_bench >/dev/null
-    state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
-    trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
-    if [[ ",$backends," == *",postgres,"* ]]; then
-      "$root/scripts/services.sh" start "$state" >/dev/null
-      # shellcheck disable=SC1091
-      source "$state/env"
-    fi
-    results=()
-    for backend in ${backends//,/ }; do
-      args=(--backend "$backend" --sizes "$small,$big" "${rest[@]}")
-      [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
-      "$root/build/release/bench/shop_bench" "${args[@]}" | tee "$state/out"
-      results+=("$(tail -n 1 "$state/out")")
-    done
-    (IFS=,; echo "{\"bench\":\"shop\",\"runs\":[${results[*]}]}")
+    per_backend shop "$backends" --sizes "$small,$big" "${rest[@]}"
     ;;
   deploy)
     # Payment verified -> the new shop bot's first answer to /start, per deployer (the
@@ -82,22 +91,7 @@ case "$name" in
         *) rest+=("$1"); shift ;;
       esac
     done
-    "$root/scripts/setup.sh" release deploy_bench >/dev/null
-    state=$(mktemp -d /tmp/mothership-bench-XXXXXX)
-    trap '"$root/scripts/services.sh" stop "$state" >/dev/null 2>&1 || true' EXIT
-    if [[ ",$backends," == *",postgres,"* ]]; then
-      "$root/scripts/services.sh" start "$state" >/dev/null
-      # shellcheck disable=SC1091
-      source "$state/env"
-    fi
-    results=()
-    for backend in ${backends//,/ }; do
-      args=(--backend "$backend" "${rest[@]}")
-      [ "$backend" = postgres ] && args+=(--pg-url "$MOTHERSHIP_TEST_PG_URL")
-      "$root/build/release/bench/deploy_bench" "${args[@]}" | tee "$state/out"
-      results+=("$(tail -n 1 "$state/out")")
-    done
-    (IFS=,; echo "{\"bench\":\"deploy\",\"runs\":[${results[*]}]}")
+    per_backend deploy "$backends" "${rest[@]}"
     ;;
   *) echo "unknown benchmark '$name' (known: storage, telegram_bots, telegram_broadcast, panels, shop, deploy)" >&2; exit 2 ;;
 esac
