@@ -31,3 +31,19 @@ function(ms_library name)
     gtest_discover_tests(ms_${name}_tests PROPERTIES LABELS ${A_LABEL} DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()
+
+# ms_discover_tests(TARGET LABELS l1 [l2 ...] [TIMEOUT s]): gtest_discover_tests with every
+# label in LABELS. CMake 3.25's gtest_discover_tests splits a list-valued LABELS into
+# separate arguments, so the labels are set by a ctest include file run after discovery.
+function(ms_discover_tests target)
+  cmake_parse_arguments(arg "" "TIMEOUT" "LABELS" ${ARGN})
+  list(GET arg_LABELS 0 first)
+  set(props LABELS "${first}")
+  if(arg_TIMEOUT)
+    list(APPEND props TIMEOUT ${arg_TIMEOUT})
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_LIST ${target}_list PROPERTIES ${props})
+  file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake
+       "if(${target}_list)\n  set_tests_properties(\${${target}_list} PROPERTIES LABELS \"${arg_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+endfunction()
