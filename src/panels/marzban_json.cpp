@@ -121,4 +121,89 @@ PanelResult<SystemStats> system_from_json(const json& j) {
   return s;
 }
 
+PanelError transport_error(const Error& e, std::chrono::milliseconds timeout) {
+  switch (e.code) {
+    case ErrorCode::kTimeout:
+      return PanelError{PanelErrorKind::kTimeout,
+                        0,
+                        "no answer within " + std::to_string(timeout.count() / 1000.0).substr(0, 4) + " s",
+                        {}};
+    case ErrorCode::kLimitExceeded: return PanelError{PanelErrorKind::kBadResponse, 0, e.message, {}};
+    default: break;
+  }
+  const std::string& m = e.message;
+  bool tls = m.find("SSL") != std::string::npos || m.find("certificate") != std::string::npos ||
+             m.find("TLS") != std::string::npos;
+  return PanelError{tls ? PanelErrorKind::kTls : PanelErrorKind::kConnection, 0, m, {}};
+}
+
+// The error an HTTP answer that is not a success means.
+PanelError answer_error(const http::ClientResponse& r) {
+  PanelError e;
+  e.http_status = r.status;
+  json body = json::parse(r.body, nullptr, false);
+  bool is_json = !body.is_discarded() && body.is_object();
+  if (r.status >= 500) {
+    e.kind = PanelErrorKind::kServerError;
+    e.detail = is_json && body.contains("detail") && body["detail"].is_string()
+                   ? body["detail"].get<std::string>()
+                   : "the panel failed (HTTP " + std::to_string(r.status) + ")";
+    return e;
+  }
+  if (!is_json || !body.contains("detail")) {
+    e.kind = PanelErrorKind::kBadResponse;
+    e.detail = "the address did not answer like a Marzban panel (HTTP " + std::to_string(r.status) +
+               (r.body.find('<') != std::string::npos ? ", HTML" : "") + ")";
+    return e;
+  }
+  const json& d = body["detail"];
+  if (d.is_string()) {
+    e.detail = d.get<std::string>();
+  } else if (d.is_object()) {
+    for (const auto& [field, msg] : d.items()) {
+      std::string text = msg.is_string() ? msg.get<std::string>() : msg.dump();
+      e.fields[field] = text;
+      e.detail += (e.detail.empty() ? "" : "; ") + field + ": " + text;
+    }
+  } else if (d.is_array()) {  // FastAPI's usual shape
+    for (const auto& item : d) {
+      std::string field = "body";
+      if (item.contains("loc") && item["loc"].is_array() && !item["loc"].empty()) {
+        const json& last = item["loc"].back();
+        field = last.is_string() ? last.get<std::string>() : last.dump();
+      }
+      std::string text = item.value("msg", std::string("invalid"));
+      e.fields[field] = text;
+      e.detail += (e.detail.empty() ? "" : "; ") + field + ": " + text;
+    }
+  }
+  switch (r.status) {
+    case 400: e.kind = PanelErrorKind::kBadRequest; break;
+    case 401: e.kind = PanelErrorKind::kUnauthorized; break;
+    case 403: e.kind = PanelErrorKind::kForbidden; break;
+    case 404:
+      // FastAPI's own 404 means no such route: the URL or its path prefix is wrong.
+      e.kind = e.detail == "Not Found" ? PanelErrorKind::kBadResponse : PanelErrorKind::kNotFound;
+      if (e.kind == PanelErrorKind::kBadResponse) e.detail = "no Marzban API at this address (check the path)";
+      break;
+    case 405: e.kind = PanelErrorKind::kBadResponse; break;
+    case 409: e.kind = PanelErrorKind::kConflict; break;
+    case 422: e.kind = PanelErrorKind::kValidation; break;
+    default: e.kind = PanelErrorKind::kBadRequest; break;
+  }
+  return e;
+}
+
+bool counts_against_health(const PanelError& e) {
+  switch (e.kind) {
+    case PanelErrorKind::kServerError:
+    case PanelErrorKind::kTimeout:
+    case PanelErrorKind::kConnection:
+    case PanelErrorKind::kTls:
+    case PanelErrorKind::kBadResponse:
+    case PanelErrorKind::kUnauthorized: return true;
+    default: return false;
+  }
+}
+
 }  // namespace ms::panels::marzban_json

@@ -1,8 +1,9 @@
 // MarzbanPanel's insides, not for use outside panels/: Marzban's JSON answers mapped to our
-// types (accounts, system stats) and the small readers they are built from. Nothing here
-// talks to a panel; marzban.cpp does the HTTP.
+// types (accounts, system stats, errors) and the small readers they are built from. Nothing
+// here talks to a panel; marzban.cpp does the HTTP.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/result.hpp"
+#include "http/client.hpp"
 #include "panels/panel.hpp"
 
 namespace ms::panels::marzban_json {
@@ -34,5 +37,12 @@ std::string absolute_url(const std::string& url, std::string_view base);
 PanelResult<Account> account_from_json(const json& j, std::string_view base);
 // GET /api/system -> SystemStats; kBadResponse without a version.
 PanelResult<SystemStats> system_from_json(const json& j);
+
+// A failed exchange (no answer) as a PanelError; `timeout` is named in a timeout's detail.
+PanelError transport_error(const Error& e, std::chrono::milliseconds timeout);
+// The error an HTTP answer that is not a success means (FastAPI's detail shapes read).
+PanelError answer_error(const http::ClientResponse& r);
+// Errors that say the panel is unwell (as opposed to a refusal of this one request).
+bool counts_against_health(const PanelError& e);
 
 }  // namespace ms::panels::marzban_json
