@@ -2,13 +2,21 @@
 // its own connection pool. Writers are serialised per database (BEGIN IMMEDIATE plus an
 // in-process lock); readers run in parallel with them.
 //
+// Checkpoints run off the request path. SQLite's own auto-checkpoint runs inside the commit
+// that crossed the WAL limit, so that one request paid for copying the WAL into the file and
+// its fsyncs (a big tenant's scattered pages made those the shop's slowest presses). Here a
+// commit past the limit only queues a passive checkpoint on the storage workers; a commit
+// finds the WAL far past the limit only if those fall behind, and then checkpoints itself.
+//
 // SOCI reads a column declared INTEGER through a 32-bit int, so schemas declare every
 // integer BIGINT except the INTEGER PRIMARY KEY row ids.
+#include <atomic>
 #include <filesystem>
 #include <system_error>
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>  // declares the sqlite3 C API in namespace sqlite_api
+#include <spdlog/spdlog.h>
 
 #include "storage/pool.hpp"
 
@@ -21,8 +29,51 @@ using namespace sqlite_api;
 
 constexpr int kBusyTimeoutMs = 10'000;
 constexpr int kTenantPoolMax = 4;
+constexpr int kCheckpointPages = 1000;         // SQLite's own default limit
+constexpr int kInlineCheckpointPages = 16000;  // ~64 MB of WAL: the workers fell behind
 
-Result<std::unique_ptr<soci::session>> connect_sqlite(const std::string& path) {
+// One database file's background checkpoints: at most one queued at a time.
+struct Checkpointer {
+  std::weak_ptr<ConnectionPool> pool;
+  std::shared_ptr<WorkerPool> workers;
+  std::atomic<bool> queued{false};
+
+  void run() {
+    queued = false;  // commits from here on may ask again
+    auto p = pool.lock();
+    if (!p) return;  // the database was closed meanwhile
+    auto conn = p->acquire();
+    if (!conn) return;  // busy or gone: the next commit past the limit asks again
+    auto* backend = static_cast<soci::sqlite3_session_backend*>((*conn)->sql->get_backend());
+    int rc = sqlite3_wal_checkpoint_v2(backend->conn_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) spdlog::warn("sqlite checkpoint: {}", sqlite3_errstr(rc));
+    p->release(std::move(*conn));
+  }
+
+  // sqlite3_wal_hook: called after each commit with the WAL's size in pages.
+  static int on_commit(void* self, sqlite3* db, const char* name, int pages) {
+    auto* c = static_cast<Checkpointer*>(self);
+    if (pages >= kInlineCheckpointPages || (pages >= kCheckpointPages && !c->queue())) {
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    }
+    return SQLITE_OK;
+  }
+
+  // False when it could not be queued (the caller checkpoints itself).
+  bool queue() {
+    if (!workers) return false;
+    if (queued.exchange(true)) return true;
+    auto self = self_ref.lock();
+    if (!self || !workers->post([self] { self->run(); })) {
+      queued = false;
+      return false;
+    }
+    return true;
+  }
+  std::weak_ptr<Checkpointer> self_ref;
+};
+
+Result<std::unique_ptr<soci::session>> connect_sqlite(const std::string& path, Checkpointer* checkpointer) {
   std::unique_ptr<soci::session> sql;
   try {
     sql = std::make_unique<soci::session>(*soci::factory_sqlite3(), "db=\"" + path + "\"");
@@ -49,6 +100,8 @@ Result<std::unique_ptr<soci::session>> connect_sqlite(const std::string& path) {
       return fail(map_sqlite_error(sqlite3_extended_errcode(db), msg));
     }
   }
+  // Replaces SQLite's auto-checkpoint (itself a WAL hook) with the background one.
+  if (checkpointer) sqlite3_wal_hook(db, &Checkpointer::on_commit, checkpointer);
   return sql;
 }
 
@@ -82,7 +135,7 @@ class SqliteEngine final : public Engine {
     fs::path path = tenant_path(id);
     std::error_code ec;
     if (fs::exists(path, ec)) return fail(ErrorCode::kAlreadyExists, tenant_name(id) + " already has a database file");
-    auto sql = connect_sqlite(path.string());  // creates the file
+    auto sql = connect_sqlite(path.string(), nullptr);  // creates the file
     if (!sql) return fail(sql.error().code, tenant_name(id) + ": " + sql.error().message);
     return ok();
   }
@@ -144,7 +197,13 @@ class SqliteEngine final : public Engine {
 
  private:
   std::shared_ptr<ConnectionPool> make_pool(const fs::path& path, int size) {
-    return std::make_shared<ConnectionPool>([p = path.string()] { return connect_sqlite(p); }, size);
+    auto checkpointer = std::make_shared<Checkpointer>();
+    checkpointer->workers = workers_;
+    checkpointer->self_ref = checkpointer;
+    auto pool = std::make_shared<ConnectionPool>(
+        [p = path.string(), checkpointer] { return connect_sqlite(p, checkpointer.get()); }, size);
+    checkpointer->pool = pool;
+    return pool;
   }
   fs::path tenant_path(std::int64_t id) const { return tenant_dir_ / (std::to_string(id) + ".db"); }
   static std::string tenant_name(std::int64_t id) { return "tenant " + std::to_string(id); }
