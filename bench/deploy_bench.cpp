@@ -45,6 +45,7 @@
 
 #include "app/deploy_stack.hpp"
 #include "app/runtime.hpp"
+#include "bench_util.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/timer_queue.hpp"
 #include "http/client.hpp"
@@ -60,64 +61,22 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
+using ms::bench::die;
+using ms::bench::must;
+using ms::bench::percentile;
 
-struct Flags {
-  std::string backend = "sqlite";
-  std::string pg_url;
-  std::string dir;
+struct Flags : ms::bench::DatabaseFlags {
   int n = 50;
   std::vector<std::string> deployers = {"inprocess", "process"};
   std::string mothership = MS_MOTHERSHIP_BIN;
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "deploy_bench: " << what << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(ms::Result<T> r, const std::string& what) {
-  if (!r) die(what + ": " + r.error().to_string());
-  if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const auto comma = text.find(',', at);
-    out.push_back(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  return out;
-}
-
 Flags parse(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--backend")
-      f.backend = next();
-    else if (a == "--pg-url")
-      f.pg_url = next();
-    else if (a == "--dir")
-      f.dir = next();
-    else if (a == "--n")
-      f.n = std::stoi(next());
-    else if (a == "--deployers")
-      f.deployers = split(next());
-    else if (a == "--mothership")
-      f.mothership = next();
-    else
-      die("unknown flag " + a);
-  }
-  if (f.backend != "sqlite" && f.backend != "postgres") die("--backend is sqlite or postgres");
-  if (f.backend == "postgres" && f.pg_url.empty()) die("--backend postgres needs --pg-url");
+  ms::bench::Flags flags("deploy_bench");
+  f.add_to(flags);
+  flags.number("--n", f.n).texts("--deployers", f.deployers).text("--mothership", f.mothership).parse(argc, argv);
+  f.check();
   if (f.n < 1) die("--n must be >= 1");
   for (const auto& d : f.deployers)
     if (d != "inprocess" && d != "process") die("--deployers takes inprocess and/or process, not '" + d + "'");
@@ -166,14 +125,6 @@ class Healthy {
 
 double ms_between(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-// Nearest rank.
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
 constexpr const char* kStepNames[] = {"token_verified", "tenant_ready", "configured", "started", "healthy"};
@@ -354,27 +305,27 @@ int main(int argc, char** argv) {
     std::vector<std::string> parts = {"queued"};
     parts.insert(parts.end(), std::begin(kStepNames), std::end(kStepNames));
     parts.push_back("answer");
-    std::cout << deployer << " on " << f.backend << ": p50 " << static_cast<long>(percentile(latency, 50))
-              << " ms, p99 " << static_cast<long>(percentile(latency, 99)) << " ms, max "
-              << static_cast<long>(percentile(latency, 100)) << " ms; healthy p50 "
-              << static_cast<long>(percentile(to_healthy, 50)) << " ms; retries " << retries << "\n  median per step:";
+    std::cout << deployer << " on " << f.backend << ": p50 " << static_cast<long>(percentile(latency, 0.5))
+              << " ms, p99 " << static_cast<long>(percentile(latency, 0.99)) << " ms, max "
+              << static_cast<long>(percentile(latency, 1.0)) << " ms; healthy p50 "
+              << static_cast<long>(percentile(to_healthy, 0.5)) << " ms; retries " << retries << "\n  median per step:";
     for (const auto& part : parts) {
       std::vector<double> v;
       for (const auto& d : done) {
         if (auto it = d.parts.find(part); it != d.parts.end()) v.push_back(it->second);
       }
-      steps[part] = percentile(v, 50);
-      std::cout << " " << part << " " << static_cast<long>(percentile(v, 50));
+      steps[part] = percentile(v, 0.5);
+      std::cout << " " << part << " " << static_cast<long>(percentile(v, 0.5));
     }
     std::cout << " (ms)\n";
     const double target = deployer == "process" ? 5'000 : 2'000;
-    const bool within = percentile(latency, 99) < target;
+    const bool within = percentile(latency, 0.99) < target;
     if (!within) misses.push_back(deployer);
     results[deployer] = {{"n", done.size()},
-                         {"p50_ms", percentile(latency, 50)},
-                         {"p99_ms", percentile(latency, 99)},
-                         {"max_ms", percentile(latency, 100)},
-                         {"healthy_p50_ms", percentile(to_healthy, 50)},
+                         {"p50_ms", percentile(latency, 0.5)},
+                         {"p99_ms", percentile(latency, 0.99)},
+                         {"max_ms", percentile(latency, 1.0)},
+                         {"healthy_p50_ms", percentile(to_healthy, 0.5)},
                          {"retries", retries},
                          {"steps_p50_ms", steps},
                          {"target_ms", target},

@@ -14,13 +14,13 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_util.hpp"
 #include "core/crypto/keyring.hpp"
 #include "marzban_server.hpp"
 #include "panels/marzban.hpp"
@@ -32,10 +32,8 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "panels_bench: " << what << "\n";
-  std::exit(1);
-}
+using ms::bench::die;
+using ms::bench::percentile;
 
 struct Figures {
   double per_second = 0;
@@ -63,11 +61,10 @@ Figures measure(int threads, int total, const std::function<bool(int)>& fn) {
   for (auto& t : pool) t.join();
   double seconds = std::chrono::duration<double>(Steady::now() - t0).count();
   if (failures > 0) die(std::to_string(failures.load()) + " calls failed");
-  std::sort(latencies.begin(), latencies.end());
   Figures f;
   f.per_second = total / seconds;
-  f.p50_ms = latencies[latencies.size() / 2];
-  f.p99_ms = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  f.p50_ms = percentile(latencies, 0.5);
+  f.p99_ms = percentile(latencies, 0.99);
   return f;
 }
 
@@ -78,26 +75,12 @@ int main(int argc, char** argv) {
   int calls = 4000;
   int orders = 1000;
   std::string dir;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--concurrency") {
-      levels.clear();
-      std::stringstream ss(next());
-      for (std::string part; std::getline(ss, part, ',');) levels.push_back(std::stoi(part));
-    } else if (a == "--calls") {
-      calls = std::stoi(next());
-    } else if (a == "--orders") {
-      orders = std::stoi(next());
-    } else if (a == "--dir") {
-      dir = next();
-    } else {
-      die("unknown argument " + a);
-    }
-  }
+  ms::bench::Flags("panels_bench")
+      .numbers("--concurrency", levels)
+      .number("--calls", calls)
+      .number("--orders", orders)
+      .text("--dir", dir)
+      .parse(argc, argv);
   bool own_dir = dir.empty();
   if (own_dir) dir = (std::filesystem::temp_directory_path() / ("panels_bench_" + std::to_string(::getpid()))).string();
   std::filesystem::create_directories(dir);
@@ -141,10 +124,12 @@ int main(int argc, char** argv) {
 
     std::string token;
     {
-      auto r = client.send_sync({"POST",
-                                 server.base_url() + "/api/admin/token",
-                                 {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                 "username=admin&password=admin"});
+      ms::http::ClientRequest login;
+      login.method = "POST";
+      login.url = server.base_url() + "/api/admin/token";
+      login.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+      login.body = "username=admin&password=admin";
+      auto r = client.send_sync(login);
       if (!r || r->status != 200) die("login failed");
       token = nlohmann::json::parse(r->body)["access_token"];
     }

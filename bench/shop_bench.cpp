@@ -55,6 +55,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_util.hpp"
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "core/timer_queue.hpp"
@@ -82,11 +83,12 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
+using ms::bench::die;
+using ms::bench::must;
+using ms::bench::percentile;
+using ms::bench::seconds_since;
 
-struct Flags {
-  std::string backend = "sqlite";
-  std::string pg_url;
-  std::string dir;
+struct Flags : ms::bench::DatabaseFlags {
   std::vector<int> sizes = {1'000, 100'000};  // users per tenant; orders are 10 per user
   int people = 1'000;
   int rate = 200;
@@ -97,64 +99,20 @@ struct Flags {
   int max_rate = 6'400;
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "shop_bench: " << what << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(ms::Result<T> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().to_string());
-  if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-
-std::vector<int> parse_sizes(const std::string& text) {
-  std::vector<int> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const auto comma = text.find(',', at);
-    out.push_back(std::stoi(text.substr(at, comma == std::string::npos ? std::string::npos : comma - at)));
-    if (comma == std::string::npos) break;
-    at = comma + 1;
-  }
-  return out;
-}
-
 Flags parse(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--backend")
-      f.backend = next();
-    else if (a == "--pg-url")
-      f.pg_url = next();
-    else if (a == "--dir")
-      f.dir = next();
-    else if (a == "--sizes")
-      f.sizes = parse_sizes(next());
-    else if (a == "--people")
-      f.people = std::stoi(next());
-    else if (a == "--rate")
-      f.rate = std::stoi(next());
-    else if (a == "--seconds")
-      f.seconds = std::stoi(next());
-    else if (a == "--rounds")
-      f.rounds = std::stoi(next());
-    else if (a == "--service-share")
-      f.service_share = std::stoi(next());
-    else if (a == "--saturate")
-      f.saturate = true;
-    else if (a == "--max-rate")
-      f.max_rate = std::stoi(next());
-    else
-      die("unknown flag " + a);
-  }
-  if (f.backend != "sqlite" && f.backend != "postgres") die("--backend is sqlite or postgres");
-  if (f.backend == "postgres" && f.pg_url.empty()) die("--backend postgres needs --pg-url");
+  ms::bench::Flags flags("shop_bench");
+  f.add_to(flags);
+  flags.numbers("--sizes", f.sizes)
+      .number("--people", f.people)
+      .number("--rate", f.rate)
+      .number("--seconds", f.seconds)
+      .number("--rounds", f.rounds)
+      .number("--service-share", f.service_share)
+      .toggle("--saturate", f.saturate)
+      .number("--max-rate", f.max_rate)
+      .parse(argc, argv);
+  f.check();
   if (f.sizes.empty() || f.sizes.size() > 4) die("--sizes takes one to four tenant sizes");
   for (int s : f.sizes)
     if (s < 1) die("sizes must be >= 1");
@@ -164,10 +122,6 @@ Flags parse(int argc, char** argv) {
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now().time_since_epoch()).count();
-}
-
-double seconds_since(SteadyClock::time_point t) {
-  return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
 long proc_kb(const std::string& field) {
@@ -185,12 +139,6 @@ bool reset_peak_rss() {
   out << "5";
   out.flush();
   return static_cast<bool>(out);
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
 constexpr std::int64_t kTelegramBase = 700'000'000;  // tenant k's end user i: + k * 10^8 + i

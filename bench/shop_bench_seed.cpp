@@ -1,6 +1,8 @@
 // Seeding a shop tenant for shop_bench (see shop_bench_seed.hpp).
 #include "shop_bench_seed.hpp"
 
+#include "bench_util.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -11,20 +13,9 @@ namespace shop_bench {
 
 namespace {
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "shop_bench: " << what << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(ms::Result<T> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().to_string());
-  if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+using ms::bench::die;
+using ms::bench::must;
+using ms::bench::seconds_since;
 
 // Multi-row INSERTs of literal values (numbers and fixed words only), 500 rows a statement,
 // 100 statements a transaction, all on one connection.

@@ -19,70 +19,35 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_util.hpp"
 #include "storage/order_repository.hpp"
 #include "storage/storage.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using ms::bench::die;
+using ms::bench::must;
+using ms::bench::percentile;
+using ms::bench::seconds_since;
 using ms::storage::Database;
 using ms::storage::Order;
 using ms::storage::OrderRepository;
 using ms::storage::Session;
 
-struct Flags {
-  std::string backend = "sqlite";
-  std::string pg_url;
-  std::string dir;
+struct Flags : ms::bench::DatabaseFlags {
   int orders = 20'000;
   int tenants = 1'000;
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::cerr << "storage_bench: " << what << "\n";
-  std::exit(1);
-}
-
-template <class T>
-T must(ms::Result<T> r, const char* what) {
-  if (!r) die(std::string(what) + ": " + r.error().to_string());
-  if constexpr (!std::is_void_v<T>) return std::move(*r);
-}
-
 Flags parse(int argc, char** argv) {
   Flags f;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value after " + a);
-      return argv[++i];
-    };
-    if (a == "--backend")
-      f.backend = next();
-    else if (a == "--pg-url")
-      f.pg_url = next();
-    else if (a == "--dir")
-      f.dir = next();
-    else if (a == "--orders")
-      f.orders = std::stoi(next());
-    else if (a == "--tenants")
-      f.tenants = std::stoi(next());
-    else
-      die("unknown flag " + a);
-  }
-  if (f.backend != "sqlite" && f.backend != "postgres") die("--backend is sqlite or postgres");
-  if (f.backend == "postgres" && f.pg_url.empty()) die("--backend postgres needs --pg-url");
+  ms::bench::Flags flags("storage_bench");
+  f.add_to(flags);
+  flags.number("--orders", f.orders).number("--tenants", f.tenants).parse(argc, argv);
+  f.check();
   if (f.orders < 1 || f.tenants < 0) die("--orders must be >= 1 and --tenants >= 0");
   return f;
-}
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto idx = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(idx, v.size() - 1)];
 }
 
 }  // namespace
