@@ -57,17 +57,17 @@ TEST_P(DeskTest, TicketWithAPhotoIsAnsweredClosedAndRatedOnce) {
   press_to(alice_, "Reply", "Write your message for ticket #1");
   before_op = message_count(operator_);
   say(alice_, "Still slow.", "Your message was added to ticket #1");
-  EXPECT_TRUE(wait_saw(operator_, "💬 New message on ticket #1 from Alice", before_op));
-  EXPECT_TRUE(wait_saw(operator_, "Still slow.", before_op));
+  EXPECT_TRUE(wait_saw_since(operator_, before_op, "💬 New message on ticket #1 from Alice"));
+  EXPECT_TRUE(wait_saw_since(operator_, before_op, "Still slow."));
   press_to(operator_, "Answer", "Write your answer to ticket #1");
   const auto before_alice = message_count(alice_);
   ASSERT_TRUE(emulator_->send_photo(operator_, kBot, picture(2), "Use these settings"));
   ASSERT_TRUE(wait_saw(operator_, "Your answer on ticket #1 was sent"));
-  ASSERT_TRUE(wait_saw(alice_, "Use these settings", before_alice));
+  ASSERT_TRUE(wait_saw_since(alice_, before_alice, "Use these settings"));
   EXPECT_EQ(photos(alice_), 1);
 
   // Closed by the operator: Alice is asked for a rating.
-  EXPECT_EQ(press(operator_, "Close"), "Ticket #1 is closed.");
+  EXPECT_EQ(answer_text(press(operator_, "Close")), "Ticket #1 is closed.");
   ASSERT_TRUE(wait_saw(alice_, "Ticket #1 is closed. How happy were you"));
   auto four = find_button(alice_, "4⭐");
   ASSERT_TRUE(four);
@@ -79,9 +79,9 @@ TEST_P(DeskTest, TicketWithAPhotoIsAnsweredClosedAndRatedOnce) {
   ASSERT_TRUE(five);
   ASSERT_NE(five->first, four->first);
 
-  EXPECT_EQ(press_exact(alice_, *four), "");
+  EXPECT_EQ(answer_text(press_exact(alice_, *four)), "");
   ASSERT_TRUE(wait_saw(alice_, "🙏 Thank you! You rated ticket #1 4 out of 5."));
-  EXPECT_EQ(press_exact(alice_, *five), "You already rated this ticket. Thank you!");
+  EXPECT_EQ(answer_text(press_exact(alice_, *five)), "You already rated this ticket. Thank you!");
   EXPECT_EQ(scalar("SELECT rating AS v FROM tickets WHERE id = 1"), 4);
   // The operator cannot close it twice, and a closed ticket takes no more answers.
   auto score = SupportDesk::satisfaction(*db_);

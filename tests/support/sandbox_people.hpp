@@ -58,8 +58,8 @@ class SandboxPeople {
   std::string server_url() const { return "http://127.0.0.1:" + std::to_string(server_->bound_port()); }
   std::string base_url() const { return server_url() + "/sandbox"; }
 
-  std::int64_t person(const std::string& name, const std::string& lang = "en") {
-    auto p = emulator_->create_user({0, name, "", "", lang});
+  std::int64_t person(const std::string& name, const std::string& lang = "en", const std::string& username = "") {
+    auto p = emulator_->create_user({0, name, "", username, lang});
     EXPECT_TRUE(p) << p.error().to_string();
     return p ? (*p)["id"].get<std::int64_t>() : 0;
   }
@@ -73,17 +73,20 @@ class SandboxPeople {
     return chat(who, bot).value("messages", json::array());
   }
   std::size_t message_count(std::int64_t who, const std::string& bot = {}) { return messages(who, bot).size(); }
-  // Every text (and caption) the bot sent the person, current versions, in order.
-  std::vector<std::string> texts(std::int64_t who, const std::string& bot = {}) {
+  // Every text (and caption) the bot sent the person, current versions, in order; _since:
+  // of the chat's messages from index `from` on (message_count() before an action).
+  std::vector<std::string> texts_since(std::int64_t who, std::size_t from, const std::string& bot = {}) {
     std::vector<std::string> out;
-    for (const auto& m : messages(who, bot)) {
-      if (!m.value("from_bot", false)) continue;
-      const auto& msg = m["message"];
+    auto all = messages(who, bot);
+    for (std::size_t i = from; i < all.size(); ++i) {
+      if (!all[i].value("from_bot", false)) continue;
+      const auto& msg = all[i]["message"];
       if (msg.contains("text")) out.push_back(msg["text"]);
       if (msg.contains("caption")) out.push_back(msg["caption"]);
     }
     return out;
   }
+  std::vector<std::string> texts(std::int64_t who, const std::string& bot = {}) { return texts_since(who, 0, bot); }
   int count_saw(std::int64_t who, const std::string& part, const std::string& bot = {}) {
     int n = 0;
     for (const auto& t : texts(who, bot)) n += t.find(part) != std::string::npos;
@@ -96,14 +99,22 @@ class SandboxPeople {
     return eventually([&] { return saw(who, part, bot); });
   }
   bool saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = {}) {
-    auto all = messages(who, bot);
-    for (std::size_t i = from; i < all.size(); ++i) {
-      if (!all[i].value("from_bot", false)) continue;
-      const auto& m = all[i]["message"];
-      if (m.value("text", "").find(part) != std::string::npos) return true;
-      if (m.value("caption", "").find(part) != std::string::npos) return true;
-    }
+    for (const auto& t : texts_since(who, from, bot))
+      if (t.find(part) != std::string::npos) return true;
     return false;
+  }
+  bool wait_saw_since(std::int64_t who, std::size_t from, const std::string& part, const std::string& bot = {}) {
+    return eventually([&] { return saw_since(who, from, part, bot); });
+  }
+  // The newest text (or caption) since `from` that holds `part`, waited for; "" if none came.
+  std::string wait_text(std::int64_t who, const std::string& part, std::size_t from = 0, const std::string& bot = {}) {
+    std::string found;
+    eventually([&] {
+      for (const auto& t : texts_since(who, from, bot))
+        if (t.find(part) != std::string::npos) found = t;
+      return !found.empty();
+    });
+    return found;
   }
   int photos(std::int64_t who) {
     int n = 0;
@@ -152,18 +163,25 @@ class SandboxPeople {
         << "no button " << label << " in " << chat(who, bot).dump().substr(0, 6000);
     if (!b) return "";
     const std::string before = messages(who, bot).dump();
-    auto q = emulator_->press_button(who, bot.empty() ? bot_username_ : bot, b->first, b->second);
-    EXPECT_TRUE(q) << q.error().to_string();
-    if (!q) return "";
+    auto q = press_exact(who, *b, bot);
+    if (q.empty()) return "";
     eventually(
         [&] {
-          auto a = emulator_->callback_answer(*q);
+          auto a = emulator_->callback_answer(q);
           if (!a || !(*a).value("answered", false)) return false;
           if (!(*a).value("text", "").empty()) return true;
           return messages(who, bot).dump() != before;
         },
         std::chrono::seconds(5));
-    return *q;
+    return q;
+  }
+  // Presses a button found earlier ({message_id, data}) as it is, e.g. on an old screen;
+  // does not wait. Success: the callback query id.
+  std::string press_exact(std::int64_t who, const std::pair<std::int64_t, std::string>& button,
+                          const std::string& bot = {}) {
+    auto q = emulator_->press_button(who, bot.empty() ? bot_username_ : bot, button.first, button.second);
+    EXPECT_TRUE(q) << q.error().to_string();
+    return q ? *q : "";
   }
   // What the bot answered to a pressed button (waits for the answer).
   std::string answer_text(const std::string& query) {
@@ -189,10 +207,24 @@ class SandboxPeople {
     ASSERT_TRUE(eventually([&] { return saw_since(who, before, expect, bot); }))
         << "/" << cmd << ": no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
   }
+  // Presses, then waits for `expect` in what the press brought: a new message of the bot or
+  // one it edited (a text that was on the screen before and stayed as it was does not count).
   void press_to(std::int64_t who, const std::string& label, const std::string& expect, const std::string& bot = {}) {
+    const json before = messages(who, bot);
     press(who, label, bot);
-    ASSERT_TRUE(wait_saw(who, expect, bot))
-        << "after " << label << " no '" << expect << "' in " << chat(who, bot).dump().substr(0, 4000);
+    auto brought = [&] {
+      auto now = messages(who, bot);
+      for (std::size_t i = 0; i < now.size(); ++i) {
+        if (!now[i].value("from_bot", false)) continue;
+        if (i < before.size() && now[i] == before[i]) continue;
+        const auto& m = now[i]["message"];
+        if (m.value("text", "").find(expect) != std::string::npos) return true;
+        if (m.value("caption", "").find(expect) != std::string::npos) return true;
+      }
+      return false;
+    };
+    ASSERT_TRUE(eventually(brought)) << "after " << label << " no new '" << expect << "' in "
+                                     << chat(who, bot).dump().substr(0, 4000);
   }
 
   std::string bot_username_;  // the bot's username people talk to
