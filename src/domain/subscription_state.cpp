@@ -93,4 +93,17 @@ Result<SubscriptionState> renew(Subscription& sub, BillingCycle cycle, std::int6
   return next;
 }
 
+std::int64_t carried_seconds(const Subscription& sub, const Money& old_price, BillingCycle new_cycle,
+                             const Money& new_price, std::int64_t now) {
+  if (sub.state != S::kActive || sub.period_end <= now) return 0;
+  if (old_price.minor <= 0 || old_price.currency != new_price.currency) return 0;
+  const std::int64_t left = sub.period_end - now;
+  if (new_price.minor <= 0) return std::min(left, kMaxCarrySeconds);
+  // left × (old price per second) / (new price per second), in 128 bits: seconds × minor
+  // units × seconds overflows 64.
+  const __int128 value = static_cast<__int128>(left) * old_price.minor * cycle_seconds(new_cycle);
+  const __int128 per = static_cast<__int128>(cycle_seconds(sub.cycle)) * new_price.minor;
+  return static_cast<std::int64_t>(std::min<__int128>(value / per, kMaxCarrySeconds));
+}
+
 }  // namespace ms::domain

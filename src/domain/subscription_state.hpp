@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/money.hpp"
 #include "core/result.hpp"
 #include "domain/enum_names.hpp"
 
@@ -84,5 +85,14 @@ SubscriptionState due_state(const Subscription& sub, std::int64_t now);
 // subscription was not active, period_start = now; state becomes active; updated_at = now.
 // kConflict when the subscription is erased; then nothing changes.
 Result<SubscriptionState> renew(Subscription& sub, BillingCycle cycle, std::int64_t now);
+
+// Another package bought mid-period: the paid time left on the old one (active, period_end
+// after now), worth what it cost per second at `old_price` for sub.cycle, becomes time of the
+// new package at `new_price` for `new_cycle` (an upgrade gives fewer days, a downgrade more;
+// a free new package takes the time as it is). Nothing carries over from a trial, from a
+// free old package, or between prices in different currencies. At most kMaxCarrySeconds.
+inline constexpr std::int64_t kMaxCarrySeconds = 3 * 365 * kDaySeconds;
+std::int64_t carried_seconds(const Subscription& sub, const Money& old_price, BillingCycle new_cycle,
+                             const Money& new_price, std::int64_t now);
 
 }  // namespace ms::domain

@@ -155,5 +155,29 @@ TEST(SubscriptionState, ErasedCannotRenew) {
   EXPECT_EQ(s.period_end, kT0);
 }
 
+TEST(SubscriptionState, AnotherPackageTakesTheUnusedPaidTimeAtItsOwnPrice) {
+  const Money usd10{1000, Currency::kUsd}, usd30{3000, Currency::kUsd}, usd100{10000, Currency::kUsd};
+  Subscription s = sub_in(S::kActive, kT0);  // monthly, period ends at kT0
+  const std::int64_t now = kT0 - 15 * kDay;  // 15 days left, worth $5 at $10 a month
+  EXPECT_EQ(carried_seconds(s, usd10, BillingCycle::kMonthly, usd30, now), 5 * kDay);   // upgrade
+  EXPECT_EQ(carried_seconds(s, usd30, BillingCycle::kMonthly, usd10, now), 45 * kDay);  // downgrade
+  EXPECT_EQ(carried_seconds(s, usd10, BillingCycle::kYearly, usd100, now), 1'576'800);  // $5 of $100/365 d
+  EXPECT_EQ(carried_seconds(s, usd10, BillingCycle::kMonthly, Money{0, Currency::kUsd}, now), 15 * kDay);
+
+  // Nothing to carry: no time left, a trial, a free old package, another currency.
+  EXPECT_EQ(carried_seconds(s, usd10, BillingCycle::kMonthly, usd30, kT0), 0);
+  EXPECT_EQ(carried_seconds(sub_in(S::kGrace, kT0), usd10, BillingCycle::kMonthly, usd30, now), 0);
+  EXPECT_EQ(carried_seconds(sub_in(S::kTrial, kT0), usd10, BillingCycle::kMonthly, usd30, now), 0);
+  EXPECT_EQ(carried_seconds(s, Money{0, Currency::kUsd}, BillingCycle::kMonthly, usd30, now), 0);
+  EXPECT_EQ(carried_seconds(s, usd10, BillingCycle::kMonthly, Money{30'000'000, Currency::kIrr}, now), 0);
+
+  // A near-free new package does not turn days into decades.
+  Subscription year = sub_in(S::kActive, kT0 + 300 * kDay);
+  year.cycle = BillingCycle::kYearly;
+  EXPECT_EQ(
+      carried_seconds(year, Money{100'000'000, Currency::kIrr}, BillingCycle::kMonthly, Money{1, Currency::kIrr}, kT0),
+      kMaxCarrySeconds);
+}
+
 }  // namespace
 }  // namespace ms::domain

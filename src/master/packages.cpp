@@ -97,6 +97,25 @@ void MasterBot::Impl::show_methods(Turn& turn, const CustomerRow& c, std::int64_
                         {"period", t(lang, "master.cycle." + (*order)->cycle)},
                         {"kind", t(lang, "master.order.kind." + (*order)->kind)},
                         {"price", money((*order)->amount, lang)}});
+  if ((*order)->kind == "upgrade") {
+    // Say before paying what happens to the days already paid for.
+    auto cycle = domain::parse<domain::BillingCycle>((*order)->cycle);
+    auto carry = cycle ? subs.carry_over(c.id, (*order)->package_id, *cycle, now())
+                       : Result<CarryOver>(fail(ErrorCode::kCorrupted, "order cycle"));
+    if (!carry) return oops(turn, lang, carry.error());
+    if (carry->left_seconds >= domain::kDaySeconds) {
+      auto from = store.package(carry->from_package_id);
+      const std::string from_name = from && *from ? package_name((*from)->package, lang) : std::string("-");
+      const auto days = [&](std::int64_t seconds) {
+        return number((seconds + domain::kDaySeconds / 2) / domain::kDaySeconds, lang);
+      };
+      text += "\n\n" + t(lang, carry->carried_seconds > 0 ? "master.order.carry" : "master.order.carry_none",
+                         {{"left", days(carry->left_seconds)},
+                          {"from", from_name},
+                          {"carried", days(carry->carried_seconds)},
+                          {"package", package_name((*p)->package, lang)}});
+    }
+  }
   auto kb = keyboard(lang);
   kb.button("👛 " + t(lang, "master.pay.wallet", {{"balance", money(c.balance, lang)}}), "pay",
             {order_id, std::string(domain::to_string(PaymentMethod::kWallet))})

@@ -47,7 +47,52 @@ Result<std::optional<SubscriptionView>> current_in(storage::Session& s, std::int
   return std::optional<SubscriptionView>(std::move(*v));
 }
 
+Result<Money> price_in(storage::Session& s, std::int64_t package_id, domain::BillingCycle cycle) {
+  auto row = s.query_one("SELECT monthly_price_minor, yearly_price_minor, currency FROM packages WHERE id = :id",
+                         {{"id", package_id}});
+  if (!row) return fail(std::move(row.error()));
+  if (!*row) return fail(ErrorCode::kNotFound, "package " + std::to_string(package_id));
+  auto currency = currency_from_code((*row)->get_string("currency"));
+  if (!currency) return fail(ErrorCode::kCorrupted, "package " + std::to_string(package_id) + ": currency");
+  const bool yearly = cycle == domain::BillingCycle::kYearly;
+  return Money{(*row)->get_int(yearly ? "yearly_price_minor" : "monthly_price_minor"), *currency};
+}
+
+// The paid time `current` hands on to another package bought for `cycle` (0: the same
+// package, which renews, or nothing left to hand on).
+Result<std::int64_t> carry_in(storage::Session& s, const SubscriptionView& current, std::int64_t package_id,
+                              domain::BillingCycle cycle, std::int64_t now) {
+  if (current.package_id == package_id) return std::int64_t{0};
+  auto old_price = price_in(s, current.package_id, current.cycle);
+  if (!old_price) return fail(std::move(old_price.error()));
+  auto new_price = price_in(s, package_id, cycle);
+  if (!new_price) return fail(std::move(new_price.error()));
+  domain::Subscription d;
+  d.state = current.state;
+  d.cycle = current.cycle;
+  d.period_start = current.period_start;
+  d.period_end = current.period_end;
+  return domain::carried_seconds(d, *old_price, cycle, *new_price, now);
+}
+
 }  // namespace
+
+Result<CarryOver> SubscriptionStore::carry_over(std::int64_t customer_id, std::int64_t package_id,
+                                                domain::BillingCycle cycle, std::int64_t now) {
+  return db_.with_session([&](storage::Session& s) -> Result<CarryOver> {
+    auto current = current_in(s, customer_id);
+    if (!current) return fail(std::move(current.error()));
+    CarryOver out;
+    if (!*current || (*current)->package_id == package_id) return out;
+    out.from_package_id = (*current)->package_id;
+    out.left_seconds =
+        (*current)->state == SubscriptionState::kActive ? std::max<std::int64_t>(0, (*current)->period_end - now) : 0;
+    auto carried = carry_in(s, **current, package_id, cycle, now);
+    if (!carried) return fail(std::move(carried.error()));
+    out.carried_seconds = *carried;
+    return out;
+  });
+}
 
 Result<std::optional<SubscriptionView>> SubscriptionStore::current(std::int64_t customer_id) {
   return db_.with_session([&](storage::Session& s) { return current_in(s, customer_id); });
@@ -102,20 +147,28 @@ Result<AppliedOrder> SubscriptionStore::apply_paid_order(std::int64_t order_id, 
     domain::Subscription sub;
     sub.customer_id = out.customer_id;
     std::optional<std::int64_t> existing;
+    std::int64_t carry = 0;
     if (*current && (*current)->state != SubscriptionState::kErased) {
       existing = (*current)->id;
       sub.state = (*current)->state;
       sub.cycle = (*current)->cycle;
       sub.period_start = (*current)->period_start;
       sub.period_end = (*current)->period_end;
-      // Another package replaces the old one from now (its paid days are not carried over).
-      if ((*current)->package_id != package_id) sub.period_end = now;
+      // Another package replaces the old one from now; the paid time left on the old one
+      // is added to the new period at the new package's price (domain::carried_seconds).
+      if ((*current)->package_id != package_id) {
+        auto carried = carry_in(s, **current, package_id, *cycle, now);
+        if (!carried) return fail(std::move(carried.error()));
+        carry = *carried;
+        sub.period_end = now;
+      }
     } else {
       sub.state = SubscriptionState::kSuspended;  // a new one: renew() starts its period now
       sub.period_end = now;
     }
     auto renewed = domain::renew(sub, *cycle, now);
     if (!renewed) return fail(std::move(renewed.error()));
+    sub.period_end += carry;
     const storage::Params params{{"c", out.customer_id},
                                  {"p", package_id},
                                  {"cycle", std::string(domain::to_string(*cycle))},

@@ -38,6 +38,13 @@ struct AppliedOrder {
   std::optional<SubscriptionView> subscription;
 };
 
+// What buying another package does to the paid time left on the current one.
+struct CarryOver {
+  std::int64_t from_package_id = 0;  // 0: nothing to hand on (no subscription, same package)
+  std::int64_t left_seconds = 0;     // paid time left on the current package
+  std::int64_t carried_seconds = 0;  // what it becomes on the new one
+};
+
 class SubscriptionStore {
  public:
   explicit SubscriptionStore(storage::Database& master) : db_(master) {}
@@ -52,9 +59,14 @@ class SubscriptionStore {
   // Applies a paid package order exactly once: the order moves paid|provisioning ->
   // completed in the same transaction that creates the customer's subscription or renews it
   // (domain::renew: max(now, period_end) + the order's cycle; another package replaces the
-  // old one). A second call, concurrent or later, changes nothing (applied = false).
+  // old one from now, with the old one's paid time left added at the new price: CarryOver).
+  // A second call, concurrent or later, changes nothing (applied = false).
   // kNotFound: no such order.
   Result<AppliedOrder> apply_paid_order(std::int64_t order_id, std::int64_t now);
+  // What an order for `package_id` and `cycle` would carry over now (shown before paying;
+  // apply_paid_order computes it again when the order is applied).
+  Result<CarryOver> carry_over(std::int64_t customer_id, std::int64_t package_id, domain::BillingCycle cycle,
+                               std::int64_t now);
 
  private:
   storage::Database& db_;

@@ -101,6 +101,36 @@ TEST_P(MasterE2E, WalletThenStarsRenewal) {
   EXPECT_EQ(scalar("SELECT amount_minor AS v FROM payments WHERE provider = 'telegram_stars'"), 50 * 50);
 }
 
+// Another package mid-period: the screen says before paying what the days already paid for
+// become, and the new period holds them.
+TEST_P(MasterE2E, AnUpgradeCarriesThePaidDaysLeftOver) {
+  enter_en(bob_);
+  const auto id = customer_id(bob_);
+  ASSERT_TRUE(
+      payments_->ledger().apply({id, Money{150'000'000, Currency::kIrr}, domain::LedgerReason::kTopUp, "test:1", {}}));
+  press(bob_, "Packages");
+  press(bob_, "Starter");
+  press_to(bob_, "Buy monthly", "Order #");
+  press_to(bob_, "Wallet", "package is active until");
+  clock_.advance(std::chrono::hours(24 * 10));  // 20 days of Starter ($50 a month) left: $33.33
+
+  command(bob_, "menu", "Your package: Starter");
+  press(bob_, "Packages");
+  press(bob_, "Professional");
+  press_to(bob_, "Buy monthly", "Type: change of package");
+  EXPECT_TRUE(wait_saw(bob_, "The 20 days left of your Starter package become 10 days of Professional"));
+  press_to(bob_, "Wallet", "package is active until");
+  const auto customer = std::to_string(id);
+  EXPECT_EQ(scalar("SELECT count(*) AS v FROM subscriptions WHERE customer_id = " + customer), 1);
+  EXPECT_EQ(scalar("SELECT CASE WHEN p.code = 'professional' THEN 1 ELSE 0 END AS v FROM subscriptions s JOIN packages "
+                   "p ON p.id = s.package_id "
+                   "WHERE s.customer_id = " +
+                   customer),
+            1);
+  EXPECT_EQ(scalar("SELECT period_end AS v FROM subscriptions WHERE customer_id = " + customer),
+            clock_.unix_seconds() + 40 * 86400);
+}
+
 TEST_P(MasterE2E, PanelLinkWorksOnceAndExpires) {
   enter_en(bob_);
   // What the link opens (as the person's browser or Telegram's link preview would).

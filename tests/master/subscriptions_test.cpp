@@ -34,15 +34,50 @@ class SubscriptionStoreTest : public storage::testing::StorageTest {
     EXPECT_TRUE(id) << id.error().to_string();
     return id ? *id : 0;
   }
-  std::int64_t paid_order(std::int64_t customer) {
+  std::int64_t paid_order(std::int64_t customer, const std::string& package = "starter") {
     return insert(
         "INSERT INTO package_orders (customer_id, package_id, billing_period, kind, status, amount_minor, currency, "
-        "created_at, updated_at) VALUES (:c, (SELECT id FROM packages WHERE code = 'starter'), 'monthly', 'renew', "
+        "created_at, updated_at) VALUES (:c, (SELECT id FROM packages WHERE code = :p), 'monthly', 'renew', "
         "'paid', 100, 'USD', 1, 1) RETURNING id",
-        {{"c", customer}});
+        {{"c", customer}, {"p", package}});
   }
   storage::Database* db_ = nullptr;
 };
+
+// Starter is $50 and Professional $100 a month (domain::default_packages).
+TEST_P(SubscriptionStoreTest, AnotherPackageGetsThePaidTimeLeftAtItsPrice) {
+  SubscriptionStore store(*db_);
+  const auto customer = insert(
+      "INSERT INTO customers (telegram_id, name, created_at, updated_at) VALUES (77, 'Sara', 1, 1) RETURNING id");
+  ASSERT_TRUE(store.apply_paid_order(paid_order(customer), kNow));
+  const std::int64_t later = kNow + 15 * domain::kDaySeconds;  // $25 of Starter left
+  const auto pro = insert("SELECT id FROM packages WHERE code = 'professional'");
+
+  auto preview = store.carry_over(customer, pro, domain::BillingCycle::kMonthly, later);
+  ASSERT_TRUE(preview) << preview.error().to_string();
+  EXPECT_EQ(preview->left_seconds, 15 * domain::kDaySeconds);
+  EXPECT_EQ(preview->carried_seconds, 15 * domain::kDaySeconds / 2);  // $25 of $100 a month
+  auto same = store.carry_over(customer, preview->from_package_id, domain::BillingCycle::kMonthly, later);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->carried_seconds, 0);  // the same package renews: its days stay as they are
+
+  const auto upgrade = paid_order(customer, "professional");
+  auto applied = store.apply_paid_order(upgrade, later);
+  ASSERT_TRUE(applied && applied->applied);
+  EXPECT_EQ(applied->subscription->package_code, "professional");
+  EXPECT_EQ(applied->subscription->period_end, later + kMonth + 15 * domain::kDaySeconds / 2);
+  // Delivered again: nothing changes.
+  auto again = store.apply_paid_order(upgrade, later + 60);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->applied);
+  EXPECT_EQ(store.current(customer)->value().period_end, later + kMonth + 15 * domain::kDaySeconds / 2);
+
+  // Back to Starter a day later: the 36.5 days left of Professional are worth 73 of Starter.
+  const std::int64_t next_day = later + domain::kDaySeconds;
+  auto back = store.apply_paid_order(paid_order(customer, "starter"), next_day);
+  ASSERT_TRUE(back && back->applied);
+  EXPECT_EQ(back->subscription->period_end, next_day + kMonth + 73 * domain::kDaySeconds);
+}
 
 TEST_P(SubscriptionStoreTest, TwoPaidOrdersAppliedAtOnceAddTwoPeriods) {
   SubscriptionStore store(*db_);
