@@ -408,6 +408,7 @@ struct Tenant {
   std::shared_ptr<ms::shop::ShopBot> shop;
   std::unique_ptr<Driver> driver;
   std::vector<std::size_t> everyone, owners;  // indexes into the observer's people
+  std::vector<std::string> accounts;          // the panel accounts the owners open
   std::map<std::string, Pooled> results;      // per scenario
 };
 
@@ -564,6 +565,7 @@ int main(int argc, char** argv) {
         acc.expire_at = now + 20 * 86'400;
         if (auto made = panel.create(acc); !made) die("panel account " + name + ": " + made.error().describe());
         t.marzban->set_used_traffic(name, static_cast<std::int64_t>(rng() % (40LL << 30)));
+        t.accounts.push_back(name);
         t.owners.push_back(observer.people.size());
       }
       observer.by_chat[p.telegram_id] = observer.people.size();
@@ -705,6 +707,37 @@ int main(int argc, char** argv) {
   // and keeps p99 under a second. The figure is the last answered rate that kept up. The
   // offer itself falls short when a person's previous answer is still awaited (the bench's
   // people act in windows of 50), which only happens once the bot is slow.
+  // The panel alone: the get() that "open one service" makes, at the same rate, without the
+  // bot and the database (the test panel's own cost with each tenant's accounts). Tenants
+  // take turns, 2 s each per round.
+  json panel_alone = json::object();
+  {
+    std::map<int, std::vector<double>> by_size;
+    for (int round = 0; round < f.rounds; ++round) {
+      for (std::size_t i = 0; i < tenants.size(); ++i) {
+        auto& t = tenants[round % 2 == 0 ? i : tenants.size() - 1 - i];
+        if (t.accounts.empty()) continue;
+        ms::panels::PanelRepository repo(*t.db, box);
+        ms::panels::MarzbanPanel panel(
+            http, ms::panels::marzban_options(*must(repo.get(t.panel_id), "panel"), repo, ms::SystemClock::instance()));
+        const auto gap = std::chrono::nanoseconds(1'000'000'000LL / f.rate);
+        const auto start = SteadyClock::now();
+        for (int n = 0; n < 2 * f.rate; ++n) {
+          std::this_thread::sleep_until(start + n * gap);
+          const auto t0 = SteadyClock::now();
+          if (!panel.get(t.accounts[static_cast<std::size_t>(n) % t.accounts.size()])) die("panel get failed");
+          by_size[t.users].push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - t0).count());
+        }
+      }
+    }
+    for (const auto& [users, v] : by_size) {
+      std::cout << "panel alone, " << users << " users: get p50 " << percentile(v, 0.5) << " ms, p99 "
+                << percentile(v, 0.99) << " ms (" << v.size() << " calls)\n";
+      panel_alone[std::to_string(users)] = {
+          {"n", v.size()}, {"p50_ms", percentile(v, 0.5)}, {"p99_ms", percentile(v, 0.99)}};
+    }
+  }
+
   json saturation = json::object();
   if (f.saturate) {
     for (const Scenario* s : {&start, &services}) {
@@ -778,6 +811,7 @@ int main(int argc, char** argv) {
               {"peak_rss_includes_seeding", !hwm_reset},
               {"handler_errors", handler_errors},
               {"scenarios", scenarios},
+              {"panel_alone", panel_alone},
               {"saturation", saturation}};
   std::cout << out.dump() << "\n";
   return 0;
