@@ -23,7 +23,7 @@
 #include "bench_util.hpp"
 #include "core/crypto/keyring.hpp"
 #include "marzban_server.hpp"
-#include "panels/marzban.hpp"
+#include "panels/marzban/marzban.hpp"
 #include "panels/panel_repository.hpp"
 #include "panels/provision.hpp"
 #include "storage/order_repository.hpp"

@@ -6,7 +6,7 @@
 // as the runner claims them) and starts the watch over running bots (a token revoked at run
 // time fails its instance).
 //
-// The master bot (src/master/) and the subscription lifecycle use it only through
+// The master bot (src/bots/master/) and the subscription lifecycle use it only through
 // `deployments()`, a `deploy::Deployments&`; serve.cpp builds the stack in its `deploy`
 // thread and hands that reference to whatever needs it.
 //
@@ -29,7 +29,7 @@
 #include "http/client.hpp"
 #include "jobs/jobs.hpp"
 #include "payments/registry.hpp"
-#include "shop/host.hpp"
+#include "bots/shop/host.hpp"
 #include "storage/storage.hpp"
 #include "telegram/runtime.hpp"
 

@@ -7,7 +7,7 @@
 
 #include "app/app.hpp"
 #include "http/client.hpp"
-#include "panels/marzban.hpp"
+#include "panels/marzban/marzban.hpp"
 #include "panels/probe.hpp"
 
 namespace ms::app {

@@ -21,7 +21,7 @@
 #include "deploy/process/process_deployer.hpp"
 #include "http/client.hpp"
 #include "payments/registry.hpp"
-#include "shop/host.hpp"
+#include "bots/shop/host.hpp"
 #include "telegram/runtime.hpp"
 
 namespace ms::app {

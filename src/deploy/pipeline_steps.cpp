@@ -10,7 +10,7 @@
 #include "core/i18n/lang.hpp"
 #include "core/metrics.hpp"
 #include "deploy/pipeline_impl.hpp"
-#include "shop/settings.hpp"
+#include "bots/shop/settings.hpp"
 
 namespace ms::deploy {
 

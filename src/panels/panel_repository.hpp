@@ -12,7 +12,7 @@
 #include "core/crypto/secret.hpp"
 #include "core/crypto/secret_box.hpp"
 #include "http/client.hpp"
-#include "panels/marzban.hpp"
+#include "panels/marzban/marzban.hpp"
 #include "panels/panel.hpp"
 #include "storage/storage.hpp"
 

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "core/i18n/catalog.hpp"
-#include "panels/marzban.hpp"
+#include "panels/marzban/marzban.hpp"
 
 namespace ms::panels {
 namespace {

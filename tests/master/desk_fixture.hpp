@@ -15,9 +15,9 @@
 
 #include "core/timer_queue.hpp"
 #include "http/client.hpp"
-#include "master/desk_common.hpp"
-#include "master/operators.hpp"
-#include "master/support.hpp"
+#include "bots/master/desk_common.hpp"
+#include "bots/master/operators.hpp"
+#include "bots/master/support.hpp"
 #include "recording_deployments.hpp"
 #include "sandbox_people.hpp"
 #include "storage/package_repository.hpp"

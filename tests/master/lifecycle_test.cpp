@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <mutex>
 
-#include "master/lifecycle.hpp"
+#include "bots/master/lifecycle.hpp"
 #include "recording_deployments.hpp"
 #include "storage/migrations/migrations.hpp"
 #include "storage/package_repository.hpp"

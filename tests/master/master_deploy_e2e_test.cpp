@@ -21,7 +21,7 @@
 #include "jobs/jobs.hpp"
 #include "master_fixture.hpp"
 #include "payments/registry.hpp"
-#include "shop/host.hpp"
+#include "bots/shop/host.hpp"
 
 namespace ms::master::testing {
 namespace {

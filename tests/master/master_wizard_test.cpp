@@ -5,7 +5,7 @@
 // ready, and the actions on a bot.
 #include "master_fixture.hpp"
 #include "panels/panel_repository.hpp"
-#include "shop/settings.hpp"
+#include "bots/shop/settings.hpp"
 
 namespace ms::master::testing {
 namespace {

@@ -6,7 +6,7 @@
 #include <latch>
 #include <thread>
 
-#include "master/subscriptions.hpp"
+#include "bots/master/subscriptions.hpp"
 #include "storage/package_repository.hpp"
 #include "storage/storage_test_support.hpp"
 

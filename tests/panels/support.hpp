@@ -7,7 +7,7 @@
 
 #include "http/client.hpp"
 #include "marzban_server.hpp"
-#include "panels/marzban.hpp"
+#include "panels/marzban/marzban.hpp"
 
 namespace ms::panels::testing {
 

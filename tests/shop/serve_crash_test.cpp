@@ -27,8 +27,8 @@
 #include "panels/provision.hpp"
 #include "sandbox_people.hpp"
 #include "serve_process.hpp"
-#include "shop/qr.hpp"
-#include "shop/settings.hpp"
+#include "bots/shop/qr.hpp"
+#include "bots/shop/settings.hpp"
 #include "storage/storage.hpp"
 #include "storage/storage_test_support.hpp"
 

@@ -24,9 +24,9 @@
 #include "payments/service.hpp"
 #include "payments/stars/stars.hpp"
 #include "sandbox_people.hpp"
-#include "shop/qr.hpp"
-#include "shop/settings.hpp"
-#include "shop/shop.hpp"
+#include "bots/shop/qr.hpp"
+#include "bots/shop/settings.hpp"
+#include "bots/shop/shop.hpp"
 #include "storage/storage_test_support.hpp"
 #include "telegram/runtime.hpp"
 

@@ -1,4 +1,4 @@
-// The master bot's texts (src/master/), fa and en.
+// The master bot's texts (src/bots/master/), fa and en.
 #include <array>
 
 #include "core/i18n/default_messages.hpp"

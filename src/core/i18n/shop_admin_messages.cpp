@@ -1,4 +1,4 @@
-// The shop bot's admin side (src/shop/admin*.cpp), fa and en: the menu, receipts, users, broadcasts, backups.
+// The shop bot's admin side (src/bots/shop/admin*.cpp), fa and en: the menu, receipts, users, broadcasts, backups.
 #include <array>
 
 #include "core/i18n/default_messages.hpp"

@@ -1,4 +1,4 @@
-// The shop bot's catalog admin (src/shop/admin_catalog*.cpp), fa and en: plans, panels, discounts, payment methods,
+// The shop bot's catalog admin (src/bots/shop/admin_catalog*.cpp), fa and en: plans, panels, discounts, payment methods,
 // settings, texts.
 #include <array>
 

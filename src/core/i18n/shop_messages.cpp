@@ -1,4 +1,4 @@
-// The shop bot's texts (src/shop/), fa and en: menus, buying, payments, delivery, services,
+// The shop bot's texts (src/bots/shop/), fa and en: menus, buying, payments, delivery, services,
 // wallet, referral, support and the admins' side.
 #include <array>
 

@@ -16,7 +16,7 @@
 #include "core/clock.hpp"
 #include "core/i18n/catalog.hpp"
 #include "deploy/deploy.hpp"
-#include "shop/host.hpp"
+#include "bots/shop/host.hpp"
 #include "telegram/runtime.hpp"
 
 namespace ms::deploy {

@@ -368,7 +368,7 @@ CREATE INDEX payment_refunds_payment ON payment_refunds (payment_id);
 CREATE UNIQUE INDEX payment_refunds_one_open ON payment_refunds (payment_id) WHERE status = 'requested'
 )sql";
 
-// v5: the shop bot (src/shop/). An order names the service it renews or adds traffic to;
+// v5: the shop bot (src/bots/shop/). An order names the service it renews or adds traffic to;
 // a person's free trial is remembered (once per person); services may renew themselves
 // from the wallet; plans have a description and are either a service or a traffic add-on.
 constexpr std::string_view kShop = R"sql(
@@ -381,7 +381,7 @@ CREATE INDEX orders_user_status ON orders (user_id, status);
 CREATE INDEX plans_panel ON plans (panel_id, active, sort_order)
 )sql";
 
-// v6: indexes for the owner's statistics (src/shop/stats.cpp), so each figure stays one
+// v6: indexes for the owner's statistics (src/bots/shop/stats.cpp), so each figure stays one
 // indexed query with 100,000 people and 1,000,000 orders: sales in a time window (one
 // range read per sale status), active services and the people who have one, people per
 // campaign tag, people who took a trial.
