@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/app.hpp"
+#include "bots/master/subscriptions.hpp"
 
 namespace ms::app {
 
@@ -23,8 +24,11 @@ DeployStack::DeployStack(const Config& config, storage::Storage& storage, const 
   runner_ = std::make_unique<jobs::JobRunner>(storage.master(), SystemClock::instance());
   host_ = std::make_unique<shop::ShopHost>(storage, payments, secrets_, panels_http, runtime, SystemClock::instance());
   inprocess_ = std::make_unique<deploy::InProcessDeployer>(*host_, runtime, SystemClock::instance());
+  auto options = pipeline_options(config, telegram_api);
+  // A bot whose package lapsed while it was being set up lands suspended, never running.
+  options.may_serve = master::may_serve_gate(storage.master(), SystemClock::instance());
   pipeline_ = std::make_unique<deploy::DeployPipeline>(storage, keyring, telegram_http, *runner_,
-                                                       SystemClock::instance(), pipeline_options(config, telegram_api));
+                                                       SystemClock::instance(), std::move(options));
   pipeline_->add_backend(*inprocess_);
   if (config.deploy_backend == DeployBackend::kProcess) {
     auto o = process_deployer_options(config, telegram_api);

@@ -135,7 +135,9 @@ class Deployments {
   // A new token for the same bot shop (the old one was revoked or leaked): verified, then
   // the instance restarts with it. kAlreadyExists when another instance uses it.
   virtual Result<void> replace_token(std::int64_t instance_id, const std::string& token) = 0;
-  // The package lapsed / was renewed: the bot keeps running in paused mode / sells again.
+  // The package lapsed / was renewed: the bot keeps running in paused mode / sells again. A
+  // bot still being set up is suspended too (its deployment ends; it never comes up selling)
+  // and resume() finishes its setup.
   virtual Result<void> suspend(std::int64_t instance_id) = 0;
   virtual Result<void> resume(std::int64_t instance_id) = 0;
   // Stops the bot and marks it deleted; its tenant data is kept 30 days.

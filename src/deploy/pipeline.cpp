@@ -245,19 +245,11 @@ Result<void> DeployPipeline::replace_token(std::int64_t instance_id, const std::
 
 Result<void> DeployPipeline::suspend(std::int64_t instance_id) {
   auto& d = *impl_;
-  auto inst = d.load(instance_id);
-  if (!inst) return fail(std::move(inst.error()));
-  if (inst->state == BotState::kSuspended) return ok();
-  if (!domain::can_transition(inst->state, BotState::kSuspended))
-    return fail(ErrorCode::kConflict, "a " + std::string(domain::to_string(inst->state)) + " bot cannot be suspended");
-  (void)d.cancel_queued(*inst);
-  if (auto moved = d.move(instance_id, inst->state, BotState::kSuspended); !moved) return moved;
-  Deployer* deployer = d.backend_for(inst->backend);
-  if (!deployer) return ok();  // its backend runs elsewhere: recover() there starts it paused
-  auto spec = d.spec_of(*inst, true);
-  if (!spec) return fail(std::move(spec.error()));
-  if (auto started = deployer->start(*spec); !started) return started;
-  return d.set_columns(instance_id, "started_at = :t", {{"t", d.clock.unix_seconds()}});
+  // As stop(): a deployment step running now finishes first, the rest is superseded, so a bot
+  // being set up when its package lapsed never comes up selling.
+  auto instance_lock = d.lock_for(instance_id);
+  auto hold = d.lock_ahead_of_steps(*instance_lock);
+  return d.suspend_locked(instance_id);
 }
 
 Result<void> DeployPipeline::resume(std::int64_t instance_id) {
@@ -265,6 +257,9 @@ Result<void> DeployPipeline::resume(std::int64_t instance_id) {
   auto inst = d.load(instance_id);
   if (!inst) return fail(std::move(inst.error()));
   if (inst->state != BotState::kSuspended) return ok();
+  // A bot that never finished a deployment (suspended mid-setup) is set up from the token on;
+  // one that was deployed starts again without the setup steps.
+  if (!inst->deployed_at) return d.queue(instance_id, {});
   return d.queue(instance_id, kSetupSteps);
 }
 
@@ -360,20 +355,40 @@ Result<int> DeployPipeline::recover() {
     Deployer* deployer = d.backend_for(inst->backend);
     if (!deployer) continue;  // another process runs that backend
     auto open = d.jobs.find(deploy_key(inst->id, inst->generation));
+    if (!open) {
+      spdlog::warn("bot instance {}: finding its deployment: {}", inst->id, open.error().to_string());
+      continue;
+    }
     const bool job_open =
-        open && *open && ((*open)->status == jobs::JobStatus::kQueued || (*open)->status == jobs::JobStatus::kRunning);
-    if (setup_rank(inst->state) >= 0 && setup_rank(inst->state) <= 4 && inst->state != BotState::kRestarting) {
-      // On its way up: its deployment job carries on; a lost one is queued again.
-      if (!job_open && !(open && *open)) {
+        *open && ((*open)->status == jobs::JobStatus::kQueued || (*open)->status == jobs::JobStatus::kRunning);
+    const int rank = setup_rank(inst->state);
+    if (rank >= 0 && rank <= 4) {
+      // On its way up (created .. configured, starting, restarting): an open deployment job
+      // carries on by itself; a lost one is queued again; one that ended (dead after its
+      // attempts, cancelled) without bringing the bot up is followed by a new deployment, so
+      // nothing stays half set up or restarting forever.
+      if (job_open) continue;
+      if (!*open) {
         jobs::NewJob job;
         job.kind = kDeployJob;
         job.payload = nlohmann::json{{"instance", inst->id}};
         job.idempotency_key = deploy_key(inst->id, inst->generation);
         job.max_attempts = d.options.max_attempts;
-        (void)d.jobs.enqueue(job);
+        if (auto queued = d.jobs.enqueue(job); !queued)
+          spdlog::warn("bot instance {}: queueing its deployment: {}", inst->id, queued.error().to_string());
+        continue;
       }
+      // Starting or restarting: the setup was done; only the start and the health check are left.
+      auto queued = d.queue(inst->id, rank == 4 ? kSetupSteps : std::vector<std::string>{});
+      if (!queued)
+        spdlog::warn("bot instance {}: queueing a new deployment: {}", inst->id, queued.error().to_string());
+      else
+        spdlog::info("bot instance {} was left {} by a deployment that ended; deploying it again", inst->id,
+                     domain::to_string(inst->state));
       continue;
     }
+    // Suspended before it was ever deployed (mid-setup): nothing to run until a renewal.
+    if (inst->state == BotState::kSuspended && !inst->deployed_at) continue;
     if (job_open) continue;
     auto spec = d.spec_of(*inst, inst->state == BotState::kSuspended);
     if (!spec) {
@@ -384,7 +399,7 @@ Result<int> DeployPipeline::recover() {
       spdlog::warn("bot instance {} did not start: {}; retrying through a deployment", inst->id,
                    ok_start.error().to_string());
       (void)d.set_columns(inst->id, "last_error = :e", {{"e", ok_start.error().message}});
-      if (inst->state == BotState::kRunning || inst->state == BotState::kRestarting) {
+      if (inst->state == BotState::kRunning) {
         if (d.move(inst->id, inst->state, BotState::kFailed)) (void)d.queue(inst->id, kSetupSteps);
       }
       continue;

@@ -16,7 +16,11 @@
 // then supersede the rest: a queued job is cancelled and deploy_generation moves on, so the
 // job ends at its next step ("replaced") and never brings the bot up again; the end state is
 // stopped (removed). A bot still in its setup steps (created .. configured) cannot be stopped
-// (kConflict; domain::BotState has no such edge): remove() it, or let it finish. Webhooks are
+// (kConflict; domain::BotState has no such edge): remove() it, or let it finish. suspend()
+// supersedes a deployment the same way in every state, setup included (the bot waits in
+// suspended; resume() sets it up from the token on when it never finished a deployment, else
+// starts it again), and the deployment itself lands in suspended instead of running when
+// PipelineOptions::may_serve says the package lapsed. Webhooks are
 // set only for bots of the in-process backend (they arrive at this process's HTTP server);
 // every other backend's bots poll, and get deleteWebhook.
 //
@@ -58,6 +62,11 @@ struct PipelineOptions {
   std::chrono::milliseconds health_poll{20};
   int max_attempts = 8;                          // per deployment job
   std::int64_t retention_seconds = 30 * 86'400;  // a removed instance's data is kept this long
+  // Whether the customer's package lets their bots sell now (serve asks the master's
+  // subscriptions). A deployment checks it before it starts the bot and again before it
+  // calls it running: false lands the bot in `suspended` (a package that lapsed while the bot
+  // was being set up never gets a selling bot). Empty: every customer may (operators' shops).
+  std::function<Result<bool>(std::int64_t customer_id)> may_serve;
 };
 
 // What a rolling restart did.
@@ -94,9 +103,11 @@ class DeployPipeline final : public Deployments {
   Result<std::vector<InstanceStatus>> list(std::int64_t customer_id) override;
   std::unique_ptr<ProgressSubscription> subscribe(std::function<void(const Progress&)> on_progress) override;
 
-  // Start-up: every instance that should run (running, restarting, starting without an open
-  // deployment, suspended) is started through its backend. Unfinished deployment jobs
-  // resume by themselves once the runner runs. Success: how many were started.
+  // Start-up: every instance that should run (running; suspended ones that were deployed, paused)
+  // is started through its backend. Unfinished deployment jobs resume by themselves once the
+  // runner runs; an instance on its way up (created .. configured, starting, restarting) whose
+  // job is lost or ended without bringing it up gets a new deployment. Success: how many were
+  // started.
   Result<int> recover();
 
   // The watch over running bots (serve calls it every few seconds): an instance whose backend

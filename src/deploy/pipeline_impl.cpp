@@ -50,6 +50,7 @@ Instance instance_of(const Row& r) {
   i.heartbeat_at = r.opt_int("heartbeat_at");
   i.last_error = r.opt_string("last_error").value_or("");
   i.deleted_at = r.opt_int("deleted_at");
+  i.deployed_at = r.opt_int("deployed_at");
   return i;
 }
 
@@ -287,6 +288,66 @@ Result<void> DeployPipeline::Impl::supersede(const Instance& inst) {
   });
   if (!bumped) return fail(std::move(bumped.error()));
   return ok();
+}
+
+Result<void> DeployPipeline::Impl::suspend_locked(std::int64_t id) {
+  for (int tries = 0; tries < 3; ++tries) {
+    auto inst = load(id);
+    if (!inst) return fail(std::move(inst.error()));
+    // Whatever deployment it has ends here: a renewal queues a new one (resume()).
+    if (auto superseded = supersede(*inst); !superseded) return superseded;
+    if (inst->state == BotState::kSuspended) return ok();
+    if (!domain::can_transition(inst->state, BotState::kSuspended))
+      return fail(ErrorCode::kConflict,
+                  "a " + std::string(domain::to_string(inst->state)) + " bot cannot be suspended");
+    Deployer* deployer = backend_for(inst->backend);
+    const int rank = setup_rank(inst->state);
+    const bool in_setup = rank >= 0 && rank <= 4;
+    // The `started` step may have the bot up already; it must not sell unpaid.
+    if (deployer && in_setup && rank == 4 && !inst->deployed_at) {
+      if (auto stopped = deployer->stop(id); !stopped) return stopped;
+    }
+    auto moved = move(id, inst->state, BotState::kSuspended);
+    if (!moved) {
+      if (moved.error().code == ErrorCode::kConflict) continue;  // it moved meanwhile: look again
+      return moved;
+    }
+    // A bot that served before tells its end users the service is paused; one never deployed
+    // (its token maybe not even verified) stays down until the package is renewed.
+    if (!deployer || !inst->deployed_at) return ok();  // elsewhere: recover() there runs it paused
+    auto spec = spec_of(*inst, true);
+    if (!spec) return fail(std::move(spec.error()));
+    if (auto started = deployer->start(*spec); !started) return started;
+    return set_columns(id, "started_at = :t", {{"t", clock.unix_seconds()}});
+  }
+  return fail(ErrorCode::kConflict, "bot instance " + std::to_string(id) + " keeps changing state");
+}
+
+Result<bool> DeployPipeline::Impl::may_serve(const Instance& inst) {
+  if (!options.may_serve) return true;
+  return options.may_serve(inst.customer_id);
+}
+
+Error DeployPipeline::Impl::land_suspended(const Instance& inst) {
+  const Error lapsed{ErrorCode::kPermissionDenied, kLapsed};
+  auto fresh = load(inst.id);
+  if (!fresh) return fresh.error();
+  if (fresh->state != BotState::kSuspended) {
+    if (auto moved = move(inst.id, fresh->state, BotState::kSuspended); !moved) return moved.error();
+  }
+  spdlog::info("bot instance {}: {}", inst.id, kLapsed);
+  (void)set_columns(inst.id, "last_error = :e", {{"e", std::string(kLapsed)}});
+  Deployer* deployer = backend_for(fresh->backend);
+  if (!deployer) return lapsed;
+  // What this deployment started must not sell: paused when the bot served before, else down.
+  if (!fresh->deployed_at) {
+    if (auto stopped = deployer->stop(inst.id); !stopped) return stopped.error();
+    return lapsed;
+  }
+  auto spec = spec_of(*fresh, true);
+  if (!spec) return spec.error();
+  if (auto started = deployer->start(*spec); !started) return started.error();
+  return lapsed;
 }
 
 }  // namespace ms::deploy

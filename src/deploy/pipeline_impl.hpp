@@ -67,13 +67,14 @@ struct Instance {
   std::optional<std::int64_t> heartbeat_at;
   std::string last_error;
   std::optional<std::int64_t> deleted_at;
+  std::optional<std::int64_t> deployed_at;  // the last deployment that reached running; never: nullopt
 };
 
 inline constexpr std::string_view kInstanceColumns =
     "i.id, i.customer_id, c.tenant_id, i.name, i.status, i.deploy_backend, i.token_enc, i.bot_username, "
     "i.telegram_bot_id, i.admin_telegram_id, i.channel, i.template_version, i.webhook_secret_enc, "
     "i.deploy_generation, i.deploy_requested_at_ms, i.deploy_ms, i.started_at, i.heartbeat_at, i.last_error, "
-    "i.deleted_at";
+    "i.deleted_at, i.deployed_at";
 
 Instance instance_of(const storage::Row& r);
 InstanceStatus status_of(const Instance& i);
@@ -145,6 +146,22 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   // the generation moves on, so a running job stops at its next step ("a newer deployment of
   // this instance replaced this one"). Call with the instance's lock held.
   Result<void> supersede(const Instance& inst);
+  // suspend() with the instance's lock held: supersedes its deployment (also of a bot already
+  // suspended: a resume may have queued one), stops what the setup started, moves it to
+  // suspended and runs it paused when it was ever deployed.
+  Result<void> suspend_locked(std::int64_t id);
+
+  // ---- the package (pipeline_impl.cpp) ----
+  // Whether the customer's package lets the bot sell now (PipelineOptions::may_serve).
+  Result<bool> may_serve(const Instance& inst);
+  // A deployment about to bring up a bot whose package lapsed (or that was suspended
+  // meanwhile) lands it in suspended instead. Success: the kPermissionDenied to end the
+  // deployment with (permanent: only a renewal, through resume(), brings the bot up).
+  Error land_suspended(const Instance& inst);
+  static bool landed_suspended(const Error& e) {
+    return e.code == ErrorCode::kPermissionDenied && e.message == kLapsed;
+  }
+  static constexpr const char* kLapsed = "the customer's package lapsed: the bot is suspended until it is renewed";
 
   // ---- the steps (pipeline_steps.cpp) ----
   telegram::BotClient client_for(const std::string& token);

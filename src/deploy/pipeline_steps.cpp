@@ -202,6 +202,11 @@ Result<void> DeployPipeline::Impl::start_backend(const Instance& inst) {
   if (!deployer)
     return fail(ErrorCode::kUnavailable,
                 "no " + std::string(to_string(inst.backend)) + " backend runs in this process");
+  // The package first: a bot whose package lapsed does not start selling. (A suspended one
+  // starts here when resume() queued this deployment; a suspension after that superseded it.)
+  auto may = may_serve(inst);
+  if (!may) return fail(std::move(may.error()));
+  if (!*may) return fail(land_suspended(inst));
   // A serving bot is restarting; any other is starting.
   const BotState target = domain::is_serving(inst.state) ? BotState::kRestarting : BotState::kStarting;
   if (inst.state != target && !(inst.state == BotState::kStarting || inst.state == BotState::kRestarting)) {
@@ -239,6 +244,11 @@ Result<std::optional<std::int64_t>> DeployPipeline::Impl::check_health(const Ins
   if (!h) return fail(std::move(h.error()));
   auto fresh = load(inst.id);
   if (!fresh) return fail(std::move(fresh.error()));
+  // The last line before running: the package may have lapsed, or the bot been suspended by
+  // another process, while it was being set up; then it lands in suspended, never running.
+  auto may = may_serve(*fresh);
+  if (!may) return fail(std::move(may.error()));
+  if (!*may || fresh->state == BotState::kSuspended) return fail(land_suspended(*fresh));
   if (fresh->state != BotState::kRunning) {
     if (auto moved = move(inst.id, fresh->state, BotState::kRunning); !moved) return fail(std::move(moved.error()));
   }
@@ -344,6 +354,7 @@ jobs::Outcome DeployPipeline::Impl::run_roll(const jobs::Job& job) {
     auto started = start_backend(*fresh);
     Result<std::optional<std::int64_t>> healthy =
         started ? check_health(*fresh) : Result<std::optional<std::int64_t>>(fail(started.error()));
+    if (!healthy && landed_suspended(healthy.error())) return jobs::Outcome::step_done(step);  // paused, not rolled
     if (!healthy) {
       const std::string why = "instance " + std::to_string(id) +
                               (inst->bot_username.empty() ? "" : " (@" + inst->bot_username + ")") +

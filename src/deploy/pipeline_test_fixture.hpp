@@ -211,6 +211,7 @@ class PipelineTest : public storage::testing::StorageTest {
     po.health_wait = 10s;
     po.webhook = webhook;
     po.public_url = "https://mothership.example";
+    po.may_serve = may_serve_;
     pipeline_ = std::make_unique<DeployPipeline>(*storage_, keyring_, http_, *runner_, SystemClock::instance(), po);
     pipeline_->add_backend(backend);
     subscription_ = pipeline_->subscribe([this](const Progress& p) {
@@ -357,6 +358,7 @@ class PipelineTest : public storage::testing::StorageTest {
   std::unique_ptr<jobs::JobRunner> runner_;
   std::unique_ptr<DeployPipeline> pipeline_;
   std::unique_ptr<ProgressSubscription> subscription_;
+  std::function<Result<bool>(std::int64_t)> may_serve_;  // the pipelines built from now on ask it
   std::mutex progress_mu_;
   std::vector<Progress> progress_;
 };

@@ -46,6 +46,15 @@ constexpr auto kEdges = std::to_array<detail::Edge<S>>({
     {S::kFailed, S::kSuspended},
     {S::kFailed, S::kTokenVerified},
     {S::kSuspended, S::kStarting},
+    // The package lapsed while the bot was still being set up: its deployment is superseded
+    // and it waits suspended; renewed, it is set up from the token on (or started again).
+    {S::kCreated, S::kSuspended},
+    {S::kTokenVerified, S::kSuspended},
+    {S::kTenantReady, S::kSuspended},
+    {S::kConfigured, S::kSuspended},
+    {S::kStarting, S::kSuspended},
+    {S::kRestarting, S::kSuspended},
+    {S::kSuspended, S::kTokenVerified},
     // Deleting is reachable from every live state.
     {S::kCreated, S::kDeleting},
     {S::kTokenVerified, S::kDeleting},

@@ -7,7 +7,9 @@
 //   restarting -> running | failed
 //   stopped    -> starting | suspended | token_verified (owner gave a new token)
 //   failed     -> starting (retry) | suspended | token_verified (token was revoked; new one)
-//   suspended  -> starting (package renewed)
+//   suspended  -> starting (package renewed) | token_verified (renewed, setup never finished)
+//   created .. configured, starting, restarting -> suspended (the package lapsed mid-setup:
+//                 the deployment is superseded, nothing of it reaches running)
 //   every state except deleting/deleted -> deleting -> deleted (final)
 //
 // A setup step that fails (getMe unreachable, tenant DB busy) leaves the state where it was

@@ -3,18 +3,41 @@
 // each notice once even when the feature is built again; renewals from grace and from
 // suspension; downgrades refused and allowed; the subscriptions migration keeping the old rows.
 //
-// Deployments here is a small recording one (recording_deployments.hpp; the deployment
-// pipeline is not on main yet): it keeps each instance's state and records every call.
+// Deployments here is mostly a small recording one (recording_deployments.hpp): it keeps each
+// instance's state and records every call. LifecyclePipelineTest runs the REAL DeployPipeline
+// (jobs on the master database, the in-process backend, the sandbox emulator over HTTP): the
+// package lapses while a bot is mid-deployment, and it ends suspended, never running, until a
+// payment brings it up.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <future>
+#include <latch>
 #include <mutex>
+#include <set>
+#include <thread>
 
+#include "core/crypto/keyring.hpp"
+#include "core/crypto/secret_box.hpp"
+#include "core/timer_queue.hpp"
+#include "core/worker_pool.hpp"
+#include "deploy/inprocess/inprocess_deployer.hpp"
+#include "deploy/pipeline.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "jobs/jobs.hpp"
 #include "bots/master/lifecycle.hpp"
+#include "bots/master/subscriptions.hpp"
+#include "payments/registry.hpp"
 #include "recording_deployments.hpp"
+#include "sandbox/emulator.hpp"
+#include "sandbox/routes.hpp"
+#include "bots/shop/host.hpp"
 #include "storage/migrations/migrations.hpp"
 #include "storage/package_repository.hpp"
 #include "storage/storage_test_support.hpp"
+#include "telegram/runtime.hpp"
 
 namespace ms::master {
 namespace {
@@ -456,6 +479,206 @@ TEST_P(LifecycleTest, TheSubscriptionMigrationKeepsTheOldRowsAndWhatReferencesTh
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LifecycleTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         storage::testing::backend_name);
+
+// A backend whose first start() is slow: it waits until the test lets it go.
+class SlowStartDeployer final : public deploy::Deployer {
+ public:
+  explicit SlowStartDeployer(deploy::Deployer& inner) : inner_(inner) {}
+  deploy::Backend backend() const override { return inner_.backend(); }
+  Result<void> start(const deploy::InstanceSpec& spec) override {
+    if (!slow_.exchange(false)) return inner_.start(spec);
+    entered_.count_down();
+    release_.wait();
+    return inner_.start(spec);
+  }
+  Result<void> stop(std::int64_t id) override { return inner_.stop(id); }
+  Result<deploy::InstanceHealth> health(std::int64_t id) override { return inner_.health(id); }
+  std::vector<std::int64_t> running() const override { return inner_.running(); }
+
+  std::atomic<bool> slow_{true};
+  std::latch entered_{1};
+  std::latch release_{1};
+
+ private:
+  deploy::Deployer& inner_;
+};
+
+class LifecyclePipelineTest : public LifecycleTest {
+ protected:
+  void SetUp() override {
+    LifecycleTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    // Only the pipeline's own instances here.
+    ASSERT_TRUE(db_->with_session([](Session& s) { return s.exec("DELETE FROM bot_instances"); }));
+    sandbox::EmulatorOptions eo;
+    eo.max_long_poll = std::chrono::seconds(5);
+    emulator_ = std::make_unique<sandbox::Emulator>(eo);
+    http::ServerOptions so;
+    so.listen = "127.0.0.1:0";
+    sandbox_ = std::make_unique<http::Server>(so);
+    sandbox::add_sandbox_routes(sandbox_->router(), *emulator_);
+    ASSERT_TRUE(sandbox_->start());
+    const std::string api = "http://127.0.0.1:" + std::to_string(sandbox_->bound_port()) + "/sandbox";
+    auto bot = emulator_->create_bot("sara_vpn_bot", "Sara VPN");
+    ASSERT_TRUE(bot);
+    token_ = bot->token;
+    auto dan = emulator_->create_user({0, "Dan", "", "", "en"});
+    ASSERT_TRUE(dan);
+    dan_ = (*dan)["id"].get<std::int64_t>();
+
+    payments_ = std::make_unique<payments::PaymentRegistry>(
+        *storage_, http_, SystemClock::instance(), payments::GatewayUrls{},
+        [this](const std::string& envelope) { return crypto::decrypt(keyring_, envelope); });
+    telegram::RuntimeOptions ro;
+    ro.poller.timeout_seconds = 2;
+    ro.poller.min_backoff = std::chrono::milliseconds(50);
+    ro.poller.max_backoff = std::chrono::milliseconds(200);
+    ro.limits.enabled = false;
+    runtime_ = std::make_unique<telegram::BotRuntime>(http_, timers_, api, ro);
+    host_ = std::make_unique<shop::ShopHost>(*storage_, *payments_, box_, http_, *runtime_, SystemClock::instance());
+    inprocess_ = std::make_unique<deploy::InProcessDeployer>(*host_, *runtime_, SystemClock::instance());
+    slow_ = std::make_unique<SlowStartDeployer>(*inprocess_);
+    jobs::RunnerOptions jo;
+    jo.lease = std::chrono::seconds(2);
+    jo.backoff_base = std::chrono::milliseconds(100);
+    jo.poll_every = std::chrono::milliseconds(20);
+    runner_ = std::make_unique<jobs::JobRunner>(*db_, SystemClock::instance(), jo);
+    deploy::PipelineOptions po;
+    po.telegram_api_url = api;
+    po.health_wait = std::chrono::seconds(10);
+    // As serve: the package decides, on the lifecycle's clock.
+    po.may_serve = may_serve_gate(*db_, clock_);
+    pipeline_ =
+        std::make_unique<deploy::DeployPipeline>(*storage_, keyring_, http_, *runner_, SystemClock::instance(), po);
+    pipeline_->add_backend(*slow_);
+    runner_->start(pool_, timers_);
+    ctx_.deployments = pipeline_.get();
+    lifecycle_ = std::make_unique<SubscriptionLifecycle>(ctx_, *storage_);
+  }
+
+  void TearDown() override {
+    lifecycle_.reset();
+    if (slow_) slow_->release_.count_down();
+    if (runner_) runner_->stop();
+    pipeline_.reset();
+    runner_.reset();
+    slow_.reset();
+    inprocess_.reset();
+    host_.reset();
+    runtime_.reset();
+    payments_.reset();
+    if (sandbox_) sandbox_->stop(std::chrono::milliseconds(200));
+    LifecycleTest::TearDown();
+  }
+
+  std::string bot_state(std::int64_t id) {
+    return scalar_text("SELECT status AS v FROM bot_instances WHERE id = " + std::to_string(id));
+  }
+  std::vector<std::string> answers(std::int64_t who) {
+    std::vector<std::string> out;
+    auto c = emulator_->read_chat(who, "sara_vpn_bot");
+    if (!c) return out;
+    for (const auto& m : c->value("messages", nlohmann::json::array()))
+      if (m.value("from_bot", false) && m["message"].contains("text")) out.push_back(m["message"]["text"]);
+    return out;
+  }
+  template <typename F>
+  static bool eventually(F f, std::chrono::milliseconds within = std::chrono::seconds(30)) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      if (f()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return f();
+  }
+
+  crypto::Keyring keyring_{crypto::generate_key()};
+  crypto::SecretBox box_{keyring_};
+  http::CurlClient http_;
+  TimerQueue timers_;
+  WorkerPool pool_{4, 1000};
+  std::unique_ptr<sandbox::Emulator> emulator_;
+  std::unique_ptr<http::Server> sandbox_;
+  std::string token_;
+  std::int64_t dan_ = 0;
+  std::unique_ptr<payments::PaymentRegistry> payments_;
+  std::unique_ptr<telegram::BotRuntime> runtime_;
+  std::unique_ptr<shop::ShopHost> host_;
+  std::unique_ptr<deploy::InProcessDeployer> inprocess_;
+  std::unique_ptr<SlowStartDeployer> slow_;
+  std::unique_ptr<jobs::JobRunner> runner_;
+  std::unique_ptr<deploy::DeployPipeline> pipeline_;
+};
+
+TEST_P(LifecyclePipelineTest, APackageThatLapsesMidDeploymentLeavesTheBotSuspendedUntilAPaymentBringsItUp) {
+  const std::int64_t end = kT0 + 10 * kDay;
+  const std::int64_t sub = subscribe("starter", end);
+  deploy::NewInstance n;
+  n.customer_id = customer_;
+  n.token = token_;
+  n.owner_telegram_id = kTelegram;
+  auto id = pipeline_->create(n);
+  ASSERT_TRUE(id) << id.error().to_string();
+  // Every state the bot's row passes through from here on.
+  std::atomic<bool> watching{true};
+  std::set<std::string> seen;
+  std::mutex seen_mu;
+  std::thread watch([&] {
+    while (watching.load()) {
+      auto s = bot_state(*id);
+      {
+        std::lock_guard lock(seen_mu);
+        seen.insert(s);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+  slow_->entered_.wait();  // the deployment is inside its slow `started` step
+  EXPECT_EQ(bot_state(*id), "starting");
+
+  // The grace runs out meanwhile: the tick suspends the subscription and the bot; the
+  // suspension waits for the running step, then supersedes the rest of the deployment.
+  const std::int64_t lapsed = end + 3 * kDay + 3600;
+  clock_.set_unix_seconds(lapsed);
+  auto ticking = std::async(std::launch::async, [&] { return lifecycle_->tick(lapsed); });
+  EXPECT_EQ(ticking.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  slow_->release_.count_down();
+  auto did = ticking.get();
+  ASSERT_TRUE(did) << did.error().to_string();
+  EXPECT_EQ(state(sub), "suspended");
+  EXPECT_EQ(bot_state(*id), "suspended");
+  ASSERT_TRUE(eventually([&] {
+    auto job = runner_->find("deploy:" + std::to_string(*id) + ":1");
+    return job && *job && (*job)->status == jobs::JobStatus::kDead;
+  }));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(bot_state(*id), "suspended");
+  EXPECT_FALSE(runtime_->status(*id));
+  ASSERT_TRUE(emulator_->send_command(dan_, "sara_vpn_bot", "start"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_TRUE(answers(dan_).empty()) << "the shop answered while its package had lapsed";
+  // The next tick changes nothing.
+  auto again = lifecycle_->tick(lapsed + 60);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(bot_state(*id), "suspended");
+  watching = false;
+  watch.join();
+  EXPECT_EQ(seen.count("running"), 0u) << "the bot was running while its package had lapsed";
+
+  // The customer pays: the renewal resumes the bot, set up and started by a new deployment.
+  auto renewed = lifecycle_->renew(customer_, "starter", domain::BillingCycle::kMonthly);
+  ASSERT_TRUE(renewed) << renewed.error().to_string();
+  EXPECT_EQ(state(sub), "active");
+  ASSERT_TRUE(eventually([&] { return bot_state(*id) == "running"; })) << bot_state(*id);
+  EXPECT_TRUE(runtime_->status(*id));
+  const auto before = answers(dan_).size();
+  ASSERT_TRUE(emulator_->send_command(dan_, "sara_vpn_bot", "start"));
+  ASSERT_TRUE(eventually([&] { return answers(dan_).size() > before; }));
+  EXPECT_EQ(answers(dan_).back().find("paused"), std::string::npos) << answers(dan_).back();
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LifecyclePipelineTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          storage::testing::backend_name);
 
 }  // namespace

@@ -101,8 +101,8 @@ Result<int> SubscriptionLifecycle::tick(std::int64_t now) {
   // the bots after the state moved, so a crash or a failure between the two is put right here.
   auto bot_states = ctx_.db->with_session([](storage::Session& s) {
     return s.query(
-        "SELECT DISTINCT customer_id, status FROM bot_instances WHERE deleted_at IS NULL AND status IN "
-        "('suspended', 'running', 'stopped', 'failed')");
+        "SELECT DISTINCT customer_id, status FROM bot_instances WHERE deleted_at IS NULL AND status NOT IN "
+        "('deleting', 'deleted')");
   });
   if (!bot_states) return fail(std::move(bot_states.error()));
   std::set<std::int64_t> with_suspended, with_live;
@@ -278,8 +278,8 @@ Result<void> SubscriptionLifecycle::suspend_bots(std::int64_t customer_id) {
   if (!bots) return fail(std::move(bots.error()));
   Result<void> out = ok();
   for (const auto& b : *bots) {
-    // Only what may be suspended (running, stopped, failed): a bot still being set up is
-    // not, and asking would fail every tick and hold the whole lifecycle back.
+    // Every live bot, also one still being set up: Deployments::suspend() supersedes its
+    // deployment, so it never comes up selling unpaid. (Deleting and deleted ones: nothing to do.)
     if (!domain::can_transition(b.state, domain::BotState::kSuspended)) continue;
     if (auto s = ctx_.deployments->suspend(b.instance_id); !s && out) out = fail(std::move(s.error()));
   }

@@ -6,7 +6,8 @@
 //   only the nearest when ticks were missed);
 //   period_end passed -> grace (the bots keep running; the customer is told);
 //   grace over -> suspended: every bot of the customer is Deployments::suspend()ed (they
-//   tell end users the service is paused) and the customer is told how to renew;
+//   tell end users the service is paused; one still being set up has its deployment ended
+//   and waits suspended) and the customer is told how to renew;
 //   warnings 7 days and 1 day before erasure;
 //   retention over -> erased: the bots are Deployments::remove()d, the tenant's data erased
 //   (Storage::erase_tenant) and the customer told.

@@ -116,6 +116,23 @@ Result<std::optional<std::pair<SubscriptionView, domain::Package>>> Subscription
   return Out(std::pair{v, std::move(**package)});
 }
 
+Result<bool> SubscriptionStore::may_serve(std::int64_t customer_id, std::int64_t now) {
+  auto sub = current(customer_id);
+  if (!sub) return fail(std::move(sub.error()));
+  if (!*sub) return true;
+  // Cancelled: paid up to period_end, and the lifecycle leaves those bots running until then.
+  if ((*sub)->state == SubscriptionState::kCancelled) return (*sub)->period_end > now;
+  auto paid = usable(customer_id, now);
+  if (!paid) return fail(std::move(paid.error()));
+  return paid->has_value();
+}
+
+std::function<Result<bool>(std::int64_t)> may_serve_gate(storage::Database& master, const Clock& clock) {
+  return [&master, &clock](std::int64_t customer_id) {
+    return SubscriptionStore(master).may_serve(customer_id, clock.unix_seconds());
+  };
+}
+
 Result<AppliedOrder> SubscriptionStore::apply_paid_order(std::int64_t order_id, std::int64_t now) {
   return db_.transaction([&](storage::Session& s) -> Result<AppliedOrder> {
     auto order =

@@ -7,10 +7,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "domain/package.hpp"
 #include "domain/subscription_state.hpp"
@@ -56,6 +58,11 @@ class SubscriptionStore {
   Result<std::optional<std::pair<SubscriptionView, domain::Package>>> usable(std::int64_t customer_id,
                                                                              std::int64_t now);
 
+  // Whether the customer's shop bots may sell now: their newest subscription is usable (or
+  // cancelled but paid until period_end), or they have none at all (a shop the operators made without a package). The
+  // deployment pipeline asks it before a bot goes up (deploy::PipelineOptions::may_serve).
+  Result<bool> may_serve(std::int64_t customer_id, std::int64_t now);
+
   // Applies a paid package order exactly once: the order moves paid|provisioning ->
   // completed in the same transaction that creates the customer's subscription or renews it
   // (domain::renew: max(now, period_end) + the order's cycle; another package replaces the
@@ -71,5 +78,8 @@ class SubscriptionStore {
  private:
   storage::Database& db_;
 };
+
+// DeployPipeline's may_serve over `master` with `clock` (both must outlive it).
+std::function<Result<bool>(std::int64_t customer_id)> may_serve_gate(storage::Database& master, const Clock& clock);
 
 }  // namespace ms::master
