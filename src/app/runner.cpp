@@ -162,7 +162,9 @@ int runner(const Config& config, const RunnerOptions& options) {
   // The same parts `serve` builds for its in-process shops, for this one bot.
   http::CurlClient telegram_client;
   http::CurlClient payments_client;
-  http::CurlClient panels_client;
+  http::CurlClientOptions panels_client_options;  // the same address policy as `serve`'s shops
+  panels_client_options.refuse_private_addresses = !config.effective_panels_allow_private_addresses();
+  http::CurlClient panels_client(panels_client_options);
   TimerQueue timers;
   payments::GatewayUrls urls{config.nowpayments_api_url, config.zarinpal_api_url, config.stripe_api_url,
                              config.paypal_api_url, config.effective_public_url() + "/payments"};

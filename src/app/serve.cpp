@@ -251,7 +251,11 @@ int serve(const Config& config, const ServeOptions& options) {
   // Shop bots (the deployment pipeline, app/deploy_stack.hpp): once the database is up,
   // the bots that should run are started and unfinished deployments resume; from then on
   // deployments are durable jobs. The master bot gets `stack->deployments()` here.
-  http::CurlClient panels_client;
+  // Customers' panel URLs: never to the platform's own machine or network unless the operator
+  // allows it (MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES; http/address_policy.hpp).
+  http::CurlClientOptions panels_client_options;
+  panels_client_options.refuse_private_addresses = !config.effective_panels_allow_private_addresses();
+  http::CurlClient panels_client(panels_client_options);
   std::thread deployments([&] {
     std::unique_lock lock(state.mu);
     state.wake.wait(lock, [&] { return state.stopping || state.payments; });
@@ -313,7 +317,8 @@ int serve(const Config& config, const ServeOptions& options) {
     mo.runtime = &runtime;
     mo.storage = state.storage.get();
     mo.secrets = &secrets;
-    mo.http = &panels_client;
+    mo.http = &telegram_client;  // getMe with new tokens; its panel probes carry the address policy per request
+    mo.allow_private_panel_addresses = config.effective_panels_allow_private_addresses();
     mo.telegram_api_url = telegram_api;
     mo.public_url = config.effective_public_url();
     mo.backend =

@@ -109,6 +109,19 @@ Setter int_to(int Config::*field, int min, int max) {
   };
 }
 
+Setter bool_to(bool Config::*field) {
+  return [field](Config& c, const std::string& key, const std::string& v) -> std::optional<ConfigError> {
+    if (v == "true" || v == "1" || v == "yes") {
+      c.*field = true;
+    } else if (v == "false" || v == "0" || v == "no") {
+      c.*field = false;
+    } else {
+      return ConfigError{key, "'" + v + "' is not allowed; use true or false"};
+    }
+    return std::nullopt;
+  };
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       {"data_dir", "MOTHERSHIP_DATA_DIR", string_to(&Config::data_dir)},
@@ -159,6 +172,8 @@ const std::vector<Key>& keys() {
       {"payments.zarinpal_api_url", "MOTHERSHIP_ZARINPAL_API_URL", string_to(&Config::zarinpal_api_url)},
       {"payments.stripe_api_url", "MOTHERSHIP_STRIPE_API_URL", string_to(&Config::stripe_api_url)},
       {"payments.paypal_api_url", "MOTHERSHIP_PAYPAL_API_URL", string_to(&Config::paypal_api_url)},
+      {"panels.allow_private_addresses", "MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES",
+       bool_to(&Config::panels_allow_private_addresses)},
   };
   return k;
 }
@@ -245,6 +260,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"MOTHERSHIP_ZARINPAL_API_URL", zarinpal_api_url},
       {"MOTHERSHIP_STRIPE_API_URL", stripe_api_url},
       {"MOTHERSHIP_PAYPAL_API_URL", paypal_api_url},
+      {"MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES", effective_panels_allow_private_addresses() ? "true" : "false"},
   };
 }
 

@@ -50,6 +50,11 @@ struct Config {
   std::string zarinpal_api_url = "https://payment.zarinpal.com";
   std::string stripe_api_url = "https://api.stripe.com";
   std::string paypal_api_url = "https://api-m.paypal.com";
+  // Panel URLs customers give may lead to loopback, private or link-local addresses (panels
+  // on the operator's own network). Off: such URLs are refused (http/address_policy.hpp).
+  // Sandbox mode always allows them.
+  bool panels_allow_private_addresses = false;
+  bool effective_panels_allow_private_addresses() const { return panels_allow_private_addresses || sandbox_mode(); }
 
   bool sandbox_mode() const { return master_bot_token.empty(); }
   std::string effective_secret_key_file() const;

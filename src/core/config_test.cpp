@@ -152,6 +152,29 @@ TEST(Log, JsonEscape) {
   EXPECT_EQ(json_escape("سلام"), "سلام");
 }
 
+TEST(Config, PrivatePanelAddressesAreRefusedUnlessTheOperatorOptsIn) {
+  auto d =
+      load_config(std::nullopt, env_of({{"MOTHERSHIP_MASTER_BOT_TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789"}}));
+  ASSERT_TRUE(d.has_value());
+  EXPECT_FALSE(d->effective_panels_allow_private_addresses());
+  auto sandbox = load_config(std::nullopt, env_of({}));
+  ASSERT_TRUE(sandbox.has_value());
+  EXPECT_TRUE(sandbox->effective_panels_allow_private_addresses());  // sandbox mode
+  auto on =
+      load_config(std::nullopt, env_of({{"MOTHERSHIP_MASTER_BOT_TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789"},
+                                        {"MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES", "true"}}));
+  ASSERT_TRUE(on.has_value()) << on.error().to_string();
+  EXPECT_TRUE(on->effective_panels_allow_private_addresses());
+  auto bad = load_config(std::nullopt, env_of({{"MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES", "maybe"}}));
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().key, "MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES");
+  auto yaml = write_temp("panels:\n  allow_private_addresses: true\n");
+  auto y = load_config(yaml, env_of({{"MOTHERSHIP_MASTER_BOT_TOKEN", "123:abcdefghijklmnopqrstuvwxyz0123456789"}}));
+  std::remove(yaml.c_str());
+  ASSERT_TRUE(y.has_value()) << y.error().to_string();
+  EXPECT_TRUE(y->panels_allow_private_addresses);
+}
+
 TEST(Config, PaymentGatewayUrlsDefaultToProductionAndCanPointElsewhere) {
   auto d = load_config(std::nullopt, env_of({}));
   ASSERT_TRUE(d.has_value());

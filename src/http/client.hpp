@@ -86,6 +86,10 @@ struct ClientRequest {
   // reused keep-alive connection turns out dead before any answer byte; for a call that must
   // not run twice (a POST that creates something) that would be a hidden retry.
   bool fresh_connection = false;
+  // Refuse to connect to a loopback, private, link-local or other internal address
+  // (http/address_policy.hpp): for a URL a customer gave. Checked at each connect, so a
+  // name that resolves to such an address fails with kPermissionDenied "address not allowed".
+  bool refuse_private_addresses = false;
 };
 
 struct ClientResponse {
@@ -123,6 +127,8 @@ struct CurlClientOptions {
   std::string user_agent = default_user_agent();
   // A larger response body fails the request with kLimitExceeded.
   std::size_t max_response_bytes = 64 * 1024 * 1024;
+  // Every request as if it set ClientRequest::refuse_private_addresses (a client for panels).
+  bool refuse_private_addresses = false;
 
   static std::string default_user_agent();  // "mothership/<version>"
 };

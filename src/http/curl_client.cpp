@@ -3,12 +3,15 @@
 // with curl_multi_wakeup, which libcurl documents as safe from any thread.
 #include "http/client.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -22,6 +25,7 @@
 
 #include "core/metrics.hpp"
 #include "core/version.hpp"
+#include "http/address_policy.hpp"
 
 namespace ms::http {
 namespace {
@@ -124,8 +128,28 @@ struct Transfer {
   ClientResponse response;
   std::size_t max_body = 0;
   bool too_large = false;
+  std::string refused;  // why the address policy refused a connection ("127.0.0.1 is loopback")
   char error[CURL_ERROR_SIZE] = {};
 };
+
+// The connect-time half of the address policy: every socket of a checked request is opened
+// here for the address curl is about to connect to, so no later DNS answer gets around it.
+curl_socket_t open_checked_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN) {
+    if (auto range = refused_range(&address->addr)) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (address->family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&address->addr)->sin_addr, text, sizeof text);
+      } else if (address->family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&address->addr)->sin6_addr, text, sizeof text);
+      }
+      t->refused = std::string(text) + " is " + std::string(*range);
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -359,6 +383,12 @@ class CurlClient::Impl {
       }
     }
     if (t.request.fresh_connection) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    if (t.request.refuse_private_addresses || options_.refuse_private_addresses) {
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &open_checked_socket);
+      curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t);
+      // A kept connection may have been opened by an unchecked request of this client.
+      if (!options_.refuse_private_addresses) curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    }
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
@@ -429,6 +459,9 @@ class CurlClient::Impl {
     if (t.too_large) {
       return fail(ErrorCode::kLimitExceeded,
                   prefix + "response body over " + std::to_string(options_.max_response_bytes) + " bytes");
+    }
+    if (!t.refused.empty()) {
+      return fail(ErrorCode::kPermissionDenied, prefix + std::string(kAddressRefused) + ": " + t.refused);
     }
     std::string detail = t.error[0] != '\0' ? std::string(t.error) : std::string(curl_easy_strerror(rc));
     switch (rc) {

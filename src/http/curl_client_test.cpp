@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/metrics.hpp"
+#include "http/address_policy.hpp"
 #include "http/client.hpp"
 #include "http/server.hpp"
 
@@ -527,6 +528,42 @@ TEST_F(CurlClientTest, MetricsCountByHostAndStatusAndLogsOmitThePath) {
   std::string text = metrics::serialize_text();
   EXPECT_NE(text.find(R"(http_client_requests_total{host="127.0.0.1",status="404"})"), std::string::npos);
   EXPECT_NE(text.find(R"(http_client_request_duration_seconds_count{host="127.0.0.1"})"), std::string::npos);
+}
+
+TEST_F(CurlClientTest, AddressPolicyRefusesLoopbackBeforeAnyConnection) {
+  CountingProxy proxy(server_->bound_port());
+  const std::string port = std::to_string(proxy.port());
+  CurlClient client;
+  for (const std::string host : {"127.0.0.1", "localhost", "2130706433", "0177.0.0.1", "[::ffff:127.0.0.1]"}) {
+    ClientRequest req;
+    req.url = "http://" + host + ":" + port + "/echo";
+    req.refuse_private_addresses = true;
+    auto r = client.send_sync(req);
+    ASSERT_FALSE(r) << host;
+    EXPECT_EQ(r.error().code, ErrorCode::kPermissionDenied) << host << " " << r.error().to_string();
+    EXPECT_TRUE(is_address_refusal(r.error())) << r.error().to_string();
+  }
+  EXPECT_EQ(proxy.accepted(), 0);
+
+  // A connection an unchecked request left open is not lent to a checked one.
+  ClientRequest plain;
+  plain.url = "http://127.0.0.1:" + port + "/echo";
+  ASSERT_TRUE(client.send_sync(plain));
+  ClientRequest checked = plain;
+  checked.refuse_private_addresses = true;
+  auto refused = client.send_sync(checked);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(is_address_refusal(refused.error()));
+  EXPECT_EQ(proxy.accepted(), 1);
+
+  // The same policy for every request of a client (the panels' client).
+  CurlClientOptions o;
+  o.refuse_private_addresses = true;
+  CurlClient panels(o);
+  auto all = panels.send_sync(plain);
+  ASSERT_FALSE(all);
+  EXPECT_TRUE(is_address_refusal(all.error())) << all.error().to_string();
+  EXPECT_EQ(proxy.accepted(), 1);
 }
 
 TEST(LoggableOrigin, KeepsSchemeHostAndPortOnly) {

@@ -36,6 +36,7 @@ constexpr std::array kKinds = {
     std::pair{PanelErrorKind::kBadResponse, std::string_view("bad_response")},
     std::pair{PanelErrorKind::kDown, std::string_view("down")},
     std::pair{PanelErrorKind::kBusy, std::string_view("busy")},
+    std::pair{PanelErrorKind::kAddressRefused, std::string_view("address_refused")},
 };
 
 constexpr std::array kProtocols = {
@@ -86,7 +87,8 @@ Error PanelError::to_error() const {
     case PanelErrorKind::kBadRequest:
     case PanelErrorKind::kValidation: code = ErrorCode::kInvalidArgument; break;
     case PanelErrorKind::kUnauthorized: code = ErrorCode::kUnauthenticated; break;
-    case PanelErrorKind::kForbidden: code = ErrorCode::kPermissionDenied; break;
+    case PanelErrorKind::kForbidden:
+    case PanelErrorKind::kAddressRefused: code = ErrorCode::kPermissionDenied; break;
     case PanelErrorKind::kNotFound: code = ErrorCode::kNotFound; break;
     case PanelErrorKind::kConflict: code = ErrorCode::kAlreadyExists; break;
     case PanelErrorKind::kTimeout: code = ErrorCode::kTimeout; break;

@@ -39,19 +39,20 @@ namespace ms::panels {
 // ---- Errors ---------------------------------------------------------------------------------
 
 enum class PanelErrorKind {
-  kBadRequest,    // 400: the panel refused it (e.g. a protocol with no inbound on the panel)
-  kUnauthorized,  // 401 after a fresh login: wrong username or password
-  kForbidden,     // 403: the panel admin may not do this (not sudo, or another admin's user)
-  kNotFound,      // 404: no such account
-  kConflict,      // 409: the account name is taken
-  kValidation,    // 422 (or our own check before sending): a field the panel does not accept
-  kServerError,   // 5xx: the panel failed
-  kTimeout,       // no answer in time
-  kConnection,    // refused, reset, DNS: the panel is unreachable
-  kTls,           // the certificate is not trusted or does not match the pin
-  kBadResponse,   // an answer that is not Marzban's (HTML, a wrong path, a broken body)
-  kDown,          // the panel is marked down after repeated failures; no call was made
-  kBusy,          // too many calls to this panel at once; this one waited too long
+  kBadRequest,      // 400: the panel refused it (e.g. a protocol with no inbound on the panel)
+  kUnauthorized,    // 401 after a fresh login: wrong username or password
+  kForbidden,       // 403: the panel admin may not do this (not sudo, or another admin's user)
+  kNotFound,        // 404: no such account
+  kConflict,        // 409: the account name is taken
+  kValidation,      // 422 (or our own check before sending): a field the panel does not accept
+  kServerError,     // 5xx: the panel failed
+  kTimeout,         // no answer in time
+  kConnection,      // refused, reset, DNS: the panel is unreachable
+  kTls,             // the certificate is not trusted or does not match the pin
+  kBadResponse,     // an answer that is not Marzban's (HTML, a wrong path, a broken body)
+  kDown,            // the panel is marked down after repeated failures; no call was made
+  kBusy,            // too many calls to this panel at once; this one waited too long
+  kAddressRefused,  // the URL leads to a private or internal address (http/address_policy.hpp); no call made
 };
 std::string_view to_string(PanelErrorKind kind);  // "bad_request", "unauthorized", ...
 

@@ -78,7 +78,7 @@ TEST(PanelNames, RoundTrip) {
 
 TEST(PanelErrors, EveryKindHasAnOwnerMessageInBothLanguages) {
   i18n::Catalog catalog;
-  for (int k = 0; k <= static_cast<int>(PanelErrorKind::kBusy); ++k) {
+  for (int k = 0; k <= static_cast<int>(PanelErrorKind::kAddressRefused); ++k) {
     PanelError e{static_cast<PanelErrorKind>(k), 0, "detail text", {}};
     for (auto lang : {i18n::Lang::kFa, i18n::Lang::kEn}) {
       std::string text = catalog.render(lang, e.message_key(), {{"detail", e.detail}});

@@ -259,6 +259,7 @@ class MasterTest : public storage::testing::StorageTest, protected test_support:
     o.http = &http_;
     o.telegram_api_url = base_url();
     o.public_url = server_url();
+    o.allow_private_panel_addresses = true;  // the Marzban test panel is on 127.0.0.1
     customize(o);
     auto made = MasterBot::create(ctx_, o);
     ASSERT_TRUE(made) << made.error().to_string();

@@ -194,6 +194,60 @@ TEST_P(MasterWizard, FirstPanelReachesTheTenantAndMyBotsActs) {
   ASSERT_TRUE(eventually([&] { return deployments_.called("remove", id); }));
 }
 
+// With the address policy on (the default in production), a panel URL that leads to the
+// platform's own machine is refused in the customer's language, before any request.
+class MasterWizardAddressPolicy : public MasterWizard {
+ protected:
+  void customize(MasterOptions& o) override { o.allow_private_panel_addresses = false; }
+  std::string bot_texts(std::int64_t who) {
+    std::string out;
+    for (const auto& m : messages(who))
+      if (m.value("from_bot", false)) out += m["message"].value("text", "") + "\n";
+    return out;
+  }
+};
+
+TEST_P(MasterWizardAddressPolicy, APanelOnLoopbackIsRefusedInTheCustomersLanguage) {
+  const std::string port = marzban_->base_url().substr(marzban_->base_url().rfind(':') + 1);
+  enter_en(bob_);
+  give_package(bob_);
+  press_to(bob_, "Create a bot", "Send your bot's token");
+  say(bob_, new_bot("bobs_shop_bot"), "Found your bot");
+  press_to(bob_, "Only me", "Send the channel");
+  press_to(bob_, "No channel", "Marzban panel's address");
+  say(bob_, marzban_->base_url(), "admin username");  // http://127.0.0.1:<port>
+  say(bob_, "admin", "admin password");
+  say(bob_, "admin", "This address is not allowed (private network)");
+  // 127.0.0.1 as one decimal number is the same address.
+  press_to(bob_, "Try again", "Marzban panel's address");
+  say(bob_, "http://2130706433:" + port, "admin username");
+  say(bob_, "admin", "admin password");
+  say(bob_, "admin", "This address is not allowed (private network)");
+  EXPECT_TRUE(marzban_->all_hits().empty());
+  const std::string seen = bot_texts(bob_);
+  EXPECT_EQ(seen.find("loopback"), std::string::npos);
+  EXPECT_EQ(seen.find("address not allowed"), std::string::npos);
+
+  command(alice_, "start", "Choose your language");
+  press_to(alice_, "فارسی", "مادرشیپ");
+  give_package(alice_);
+  press_to(alice_, "ساخت ربات", "توکن ربات خود را از @BotFather بفرستید");
+  say(alice_, new_bot("alices_shop_bot"), "پیدا شد");
+  press_to(alice_, "فقط خودم", "کانالی که کاربران باید عضو آن باشند");
+  press_to(alice_, "بدون کانال", "نشانی پنل مرزبان خود را بفرستید");
+  say(alice_, "http://[::ffff:127.0.0.1]:" + port, "نام کاربری مدیر پنل");
+  say(alice_, "admin", "رمز عبور مدیر پنل");
+  say(alice_, "admin", "این آدرس مجاز نیست (شبکهٔ خصوصی یا داخلی)");
+  EXPECT_TRUE(marzban_->all_hits().empty());
+  const std::string fa = bot_texts(alice_);
+  for (const char* english : {"not allowed", "loopback", "127.0.0.1", "login"})
+    EXPECT_EQ(fa.find(english), std::string::npos) << english;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MasterWizardAddressPolicy,
+                         ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
+                         [](const auto& info) { return std::string(storage::to_string(info.param)); });
+
 INSTANTIATE_TEST_SUITE_P(Backends, MasterWizard,
                          ::testing::Values(storage::Backend::kSqlite, storage::Backend::kPostgres),
                          [](const auto& info) { return std::string(storage::to_string(info.param)); });

@@ -36,6 +36,21 @@ TEST(Probe, AHealthyPanelPassesEveryStep) {
   EXPECT_EQ(j.dump().find("admin\""), std::string::npos);
 }
 
+TEST(Probe, APanelOnAPrivateAddressIsRefusedWithoutAnyRequest) {
+  Rig rig;
+  auto o = fast_options(rig.server.base_url());  // http://127.0.0.1:<port>
+  o.refuse_private_addresses = true;
+  auto panel = rig.panel(o);
+  auto report = run_probe(*panel, [&] { return panel->login(); });
+  EXPECT_FALSE(report.ok);
+  ASSERT_FALSE(report.steps.empty());
+  ASSERT_TRUE(report.steps.front().error);
+  EXPECT_EQ(report.steps.front().error->kind, PanelErrorKind::kAddressRefused) << report.to_json().dump(2);
+  EXPECT_EQ(report.steps.front().error->message_key(), "panel.error.address_refused");
+  EXPECT_TRUE(rig.server.all_hits().empty());
+  EXPECT_EQ(report.steps.front().error->to_error().code, ErrorCode::kPermissionDenied);
+}
+
 TEST(Probe, AFailingStepStillRemovesTheAccount) {
   Rig rig;
   rig.server.add_fault({"PUT", "/api/user/*", Fault::Kind::kStatus, 500, {}, -1});

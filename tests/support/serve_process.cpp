@@ -168,6 +168,8 @@ std::map<std::string, std::string> ServeProcess::environment() const {
     env["MOTHERSHIP_TELEGRAM_API_URL"] = setup_.telegram_api_url;
     env["MOTHERSHIP_MASTER_BOT_TOKEN"] = setup_.master_bot_token;
   }
+  // The Marzban test panels live on 127.0.0.1 (a test may set it back to false in setup_.env).
+  env["MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES"] = "true";
   for (const auto& [k, v] : setup_.env) env[k] = v;
   return env;
 }

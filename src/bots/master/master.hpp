@@ -50,7 +50,10 @@ struct MasterOptions {
   storage::Storage* storage = nullptr;         // customers' tenants: users and sales, shop admins, first panel
   const crypto::SecretBox* secrets = nullptr;  // bot tokens inside flows, panel passwords
   http::HttpClient* http = nullptr;            // getMe/getChatMember with a new bot's token; panel probes
-  std::string telegram_api_url;                // the Bot API the customers' bots use (the sandbox in sandbox mode)
+  // false: a customer's panel URL leading to a loopback, private or internal address is
+  // refused (http/address_policy.hpp); MOTHERSHIP_PANELS_ALLOW_PRIVATE_ADDRESSES.
+  bool allow_private_panel_addresses = false;
+  std::string telegram_api_url;  // the Bot API the customers' bots use (the sandbox in sandbox mode)
   std::string public_url = "http://127.0.0.1:8080";  // /panel links: <public_url>/panel/login?token=...
   std::chrono::seconds login_ttl{600};
   deploy::Backend backend = deploy::Backend::kInProcess;  // where new bots run (MOTHERSHIP_DEPLOY_BACKEND)

@@ -13,6 +13,7 @@
 #include "core/i18n/digits.hpp"
 #include "domain/rules.hpp"
 #include "bots/master/master_impl.hpp"
+#include "http/address_policy.hpp"
 #include "panels/marzban/marzban.hpp"
 #include "panels/probe.hpp"
 #include "telegram/bot_client.hpp"
@@ -377,20 +378,37 @@ void MasterBot::Impl::register_wizard(telegram::Router& r) {
     mo.attempts = 1;
     mo.failures_before_down = 1'000;  // the probe reports every step
     mo.clock = ctx.clock;
+    mo.refuse_private_addresses = !opt.allow_private_panel_addresses;
     turn.reply(t(lang, "master.wizard.panel_probing"));
-    panels::MarzbanPanel panel(*opt.http, mo);
-    panels::ProbeOptions po;
-    po.clock = ctx.clock;
-    auto report = panels::run_probe(
-        panel, [&] { return panel.login(); }, po);
-    if (!report.ok) {
-      std::string why;
-      for (const auto& step : report.steps) {
-        if (!step.ok && step.error) {
-          why = step.name + ": " + t(lang, step.error->message_key(), {{"detail", step.error->detail}});
-          break;
-        }
+    // Every address the name has now must be public (the client checks each connect again).
+    std::optional<panels::PanelError> refused;
+    if (mo.refuse_private_addresses) {
+      if (auto checked = http::check_public_url(mo.base_url); !checked) {
+        refused = panels::PanelError{http::is_address_refusal(checked.error()) ? panels::PanelErrorKind::kAddressRefused
+                                                                               : panels::PanelErrorKind::kConnection,
+                                     0,
+                                     checked.error().message,
+                                     {}};
       }
+    }
+    panels::ProbeReport report;
+    if (!refused) {
+      panels::MarzbanPanel panel(*opt.http, mo);
+      panels::ProbeOptions po;
+      po.clock = ctx.clock;
+      report = panels::run_probe(
+          panel, [&] { return panel.login(); }, po);
+    }
+    if (refused || !report.ok) {
+      const panels::PanelError* first = refused ? &*refused : nullptr;
+      for (const auto& step : report.steps) {
+        if (!first && !step.ok && step.error) first = &*step.error;
+      }
+      // The owner reads the catalog's words (only a panel's own answer fills {detail}); curl's
+      // text and the refused address go to the log only.
+      std::string why = first ? t(lang, first->message_key(), {{"detail", first->detail}}) : "";
+      spdlog::info("master bot: customer {}'s panel probe failed: {}", c->id,
+                   first ? first->describe() : std::string("no step failed"));
       data.erase("panel_url");
       data.erase("panel_user");
       turn.begin("wz.purl", data);

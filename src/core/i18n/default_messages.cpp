@@ -154,6 +154,9 @@ constexpr std::array kMessages = {
                    "again."},
     DefaultMessage{"panel.error.busy", "پنل در حال حاضر درخواست‌های زیادی دارد. کمی بعد دوباره تلاش کنید.",
                    "The panel is handling too many requests right now. Try again shortly."},
+    DefaultMessage{"panel.error.address_refused",
+                   "این آدرس مجاز نیست (شبکهٔ خصوصی یا داخلی). آدرس عمومی پنل را وارد کنید.",
+                   "This address is not allowed (private network). Enter the panel's public address."},
 
     // Language and support.
     DefaultMessage{"language.choose", "زبان خود را انتخاب کنید:", "Choose your language:"},

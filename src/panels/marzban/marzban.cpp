@@ -144,6 +144,7 @@ struct MarzbanPanel::Impl {
     req.timeout = opt.timeout;
     req.connect_timeout = std::min(opt.timeout, std::chrono::milliseconds(10'000));
     req.tls = opt.tls;
+    req.refuse_private_addresses = opt.refuse_private_addresses;
     // libcurl re-sends a request on its own when a reused connection dies before the answer:
     // never for a call that must not run twice, nor for a delete (whose own retry logic
     // must see the lost answer to read a 404 as "already gone").

@@ -47,6 +47,9 @@ struct MarzbanOptions {
   int failures_before_down = 3;                     // consecutive failed calls that mark it down
   std::chrono::seconds inbounds_ttl{60};
   const Clock* clock = nullptr;  // nullptr: the system clock
+  // A URL a customer typed: never connect to a loopback, private or internal address
+  // (kAddressRefused). The panels' client may also refuse them for every request.
+  bool refuse_private_addresses = false;
 };
 
 class MarzbanPanel final : public Panel {

@@ -129,6 +129,7 @@ PanelError transport_error(const Error& e, std::chrono::milliseconds timeout) {
                         "no answer within " + std::to_string(timeout.count() / 1000.0).substr(0, 4) + " s",
                         {}};
     case ErrorCode::kLimitExceeded: return PanelError{PanelErrorKind::kBadResponse, 0, e.message, {}};
+    case ErrorCode::kPermissionDenied: return PanelError{PanelErrorKind::kAddressRefused, 0, e.message, {}};
     default: break;
   }
   const std::string& m = e.message;
