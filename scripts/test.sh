@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the whole test suite: builds the debug preset (ASan+UBSan),
-# starts a real PostgreSQL and Redis on loopback, runs every CTest test, stops the servers.
+# starts a real PostgreSQL and Redis on loopback, runs the CTest tests (all but label `full`
+# unless MS_TEST_FULL=1), stops the servers.
 # Extra arguments go to ctest (e.g. -L storage, -R Config).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,4 +22,8 @@ export MOTHERSHIP_TEST_REQUIRE_PG=1 MOTHERSHIP_TEST_REQUIRE_REDIS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-ctest --preset debug -j "$(nproc)" --timeout 600 "$@"
+# Tests labelled `full` repeat a path other tests cover (see tests/CMakeLists.txt); they run
+# with MS_TEST_FULL=1.
+exclude=(-LE full)
+[ "${MS_TEST_FULL:-0}" = 1 ] && exclude=()
+ctest --preset debug -j "$(nproc)" --timeout 600 "${exclude[@]}" "$@"
