@@ -92,6 +92,28 @@ struct Progress {
   std::optional<std::int64_t> deploy_ms;
 };
 
+// Why a deployment or a bot failed, as a screen names it in the reader's own language (catalog
+// key "deploy.failure.<name>"). The pipeline and the backends keep their English detail in
+// last_error and Progress::error for logs and operators; owners read these instead.
+enum class Failure {
+  kTokenRefused,         // Telegram answers 401: revoked or wrong; only a new token helps
+  kTokenTaken,           // another shop runs this bot
+  kTelegramUnreachable,  // Telegram did not answer; retried
+  kNoSignOfLife,         // started but never answered its first health check
+  kBackend,              // the runner or the runtime could not run it
+  kLapsed,               // the customer's package lapsed: suspended until renewed
+  kLimit,                // the package allows no more of it
+  kBusy,                 // the bot is in the middle of another change; try again shortly
+  kUnavailable,          // something below is down for now; try again later
+  kOther,                // anything else: support has the detail
+};
+std::string_view to_string(Failure failure);  // token_refused, token_taken, telegram, no_sign_of_life, ...
+std::string failure_key(Failure failure);     // "deploy.failure.token_refused"
+// Reads the pipeline's and the backends' own wording (last_error, Progress::error).
+Failure failure_of(std::string_view error);
+// A refused action: its code where that says enough, else its wording.
+Failure failure_of(const Error& error);
+
 struct NewInstance {
   std::int64_t customer_id = 0;
   std::string token;

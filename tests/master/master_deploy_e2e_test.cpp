@@ -291,6 +291,11 @@ class MasterDeployE2E : public MasterTest {
     }
     EXPECT_EQ(text_of("SELECT status AS v FROM bot_instances WHERE id = " + sid), "failed");
     EXPECT_EQ(count_saw(owner_, "has stopped"), 1);
+    // The bot's card gives the reason in the owner's words, not the pipeline's English detail.
+    const auto before = message_count(owner_);
+    command(owner_, "mybots", "Your bots:");
+    press_to(owner_, "🤖 @" + std::string(kShop), "Telegram refuses the bot's token (revoked or changed)");
+    EXPECT_FALSE(saw_since(owner_, before, "(revoked or wrong)")) << chat(owner_).dump().substr(0, 4000);
   }
 
   std::string shop_token_;

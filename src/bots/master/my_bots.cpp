@@ -108,7 +108,8 @@ void MasterBot::Impl::show_bot(Turn& turn, const CustomerRow& c, std::int64_t in
                         {"users", number(f.users, lang)},
                         {"sales", number(f.sales, lang)},
                         {"revenue", f.revenue ? money(*f.revenue, lang) : "-"}});
-  if (!s->last_error.empty()) text += "\n⚠️ " + s->last_error;
+  // The reason in the owner's language; the English detail stays for operators and logs.
+  if (!s->last_error.empty()) text += "\n⚠️ " + t(lang, deploy::failure_key(deploy::failure_of(s->last_error)));
   auto kb = keyboard(lang);
   kb.columns(2);
   kb.button("🔄 " + t(lang, "master.bot.restart"), "bact", {instance_id, std::string("restart")});
@@ -181,7 +182,7 @@ void MasterBot::Impl::register_my_bots(telegram::Router& r) {
     if (what == "start") done = ctx.deployments->start(b->instance_id);
     if (!done) {
       spdlog::info("master bot: {} of bot {}: {}", what, b->instance_id, done.error().to_string());
-      return turn.answer(t(c->lang, "master.bot.action_failed", {{"why", done.error().message}}), true);
+      return turn.answer(t(c->lang, "master.bot.action_failed", {{"why", t(c->lang, deploy::failure_key(deploy::failure_of(done.error())))}}), true);
     }
     turn.answer(t(c->lang, "master.bot.done." + what));
     show_bot(turn, *c, b->instance_id);
@@ -300,7 +301,7 @@ void MasterBot::Impl::register_my_bots(telegram::Router& r) {
     if (!b) return;
     auto removed = ctx.deployments->remove(b->instance_id);
     if (!removed) {
-      return turn.answer(t(c->lang, "master.bot.action_failed", {{"why", removed.error().message}}), true);
+      return turn.answer(t(c->lang, "master.bot.action_failed", {{"why", t(c->lang, deploy::failure_key(deploy::failure_of(removed.error())))}}), true);
     }
     turn.answer(t(c->lang, "master.bot.deleted", {{"bot", "@" + b->bot_username}}), true);
     show_my_bots(turn, *c);

@@ -184,11 +184,12 @@ std::string MasterBot::Impl::progress_text(const ProgressRow& row) const {
     if (status == "retrying") icon = "🔁";
     if (status == "failed") icon = "❌";
     text += "\n" + icon + " " + t(lang, "master.deploy.step." + std::string(step_name(step)));
+    // The pipeline's reason is English detail; the owner reads what it means for them.
+    const std::string why = t(lang, deploy::failure_key(deploy::failure_of(s.value("error", ""))));
     if (status == "retrying") {
-      text += " — " + t(lang, "master.deploy.retrying",
-                        {{"attempt", number(s.value("attempt", 1), lang)}, {"error", s.value("error", "")}});
+      text += " — " + t(lang, "master.deploy.retrying", {{"attempt", number(s.value("attempt", 1), lang)}, {"error", why}});
     } else if (status == "failed") {
-      text += " — " + s.value("error", "");
+      text += " — " + why;
     }
   }
   for (auto step : kSteps) {
@@ -229,9 +230,10 @@ void MasterBot::Impl::tell_stopped(const ProgressRow& row, const deploy::Progres
   telegram::SendMessage m;
   m.chat_id = row.chat_id;
   // The pipeline's watch says why in English words; the owner reads it in their language.
-  const bool token = p.error.find("token") != std::string::npos;
-  m.text = token ? t(row.lang, "master.deploy.stopped", {{"bot", "@" + username}})
-                 : "@" + username + ": " + t(row.lang, "master.deploy.failed");
+  const deploy::Failure why = deploy::failure_of(p.error);
+  m.text = why == deploy::Failure::kTokenRefused
+               ? t(row.lang, "master.deploy.stopped", {{"bot", "@" + username}})
+               : "@" + username + ": " + t(row.lang, deploy::failure_key(why)) + "\n" + t(row.lang, "master.deploy.failed");
   auto kb = keyboard(row.lang);
   kb.button("🗂 " + t(row.lang, "master.menu.my_bots"), "bots");
   m.reply_markup = built(kb);
