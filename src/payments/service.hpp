@@ -259,4 +259,12 @@ class PaymentService {
   Ledger ledger_;
 };
 
+// Catalog keys for what people read about payments in both bots (rendered by the bot's own
+// catalog, so an owner's texts apply).
+// "payment.state.awaiting_review": a payment's state named for a reviewer or a payer.
+std::string state_key(domain::PaymentState state);
+// The key that tells a payer why pre_checkout() refused: its own "payment.precheckout.*"
+// key, and "payment.precheckout.unavailable" for anything that is not one.
+std::string precheckout_refusal_key(const Error& refusal);
+
 }  // namespace ms::payments

@@ -121,6 +121,14 @@ Result<PaymentRecord> PaymentService::reject(std::int64_t payment_id, std::int64
 
 // ---- Telegram Stars --------------------------------------------------------------------------
 
+std::string state_key(domain::PaymentState state) { return "payment.state." + std::string(domain::to_string(state)); }
+
+std::string precheckout_refusal_key(const Error& refusal) {
+  constexpr std::string_view kPrefix = "payment.precheckout.";
+  if (refusal.message.starts_with(kPrefix) && refusal.message.find(' ') == std::string::npos) return refusal.message;
+  return std::string(kPrefix) + "unavailable";
+}
+
 Result<void> PaymentService::pre_checkout(std::string_view invoice_payload, std::string_view currency,
                                           std::int64_t total_amount) {
   auto id = payment_id_from_reference(invoice_payload);

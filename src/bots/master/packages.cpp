@@ -209,7 +209,10 @@ void MasterBot::Impl::review(Turn& turn) {
                          : ctx.payments->reject(*payment_id, turn.user_id(), "rejected by an operator");
   if (!decided) {
     if (decided.error().code == ErrorCode::kConflict) {
-      return turn.answer(t(lang, "shop.review.already", {{"state", decided.error().message}}), true);
+      // The state it is in now, named in the reviewer's language.
+      auto now = ctx.payments->get(*payment_id);
+      const std::string state = now ? t(lang, payments::state_key(now->state)) : "-";
+      return turn.answer(t(lang, "shop.review.already", {{"state", state}}), true);
     }
     return oops(turn, lang, decided.error());
   }
@@ -330,7 +333,7 @@ void MasterBot::Impl::register_packages(telegram::Router& r) {
     a.pre_checkout_query_id = q.id;
     auto verdict = ctx.payments->pre_checkout(q.invoice_payload, q.currency, q.total_amount);
     a.ok = verdict.has_value();
-    if (!verdict) a.error_message = t(lang_of(q.from.id), verdict.error().message);
+    if (!verdict) a.error_message = t(lang_of(q.from.id), payments::precheckout_refusal_key(verdict.error()));
     auto answered = turn.bot.client().call_sync(a);
     if (!answered) spdlog::warn("master bot: answering a pre-checkout failed: {}", answered.error().to_string());
   });

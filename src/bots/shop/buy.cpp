@@ -232,7 +232,7 @@ void ShopBot::Impl::register_buy(telegram::Router& r) {
     a.ok = verdict.has_value();
     if (!verdict) {
       auto p = store.person_by_telegram(q.from.id);
-      a.error_message = t(p && *p ? (*p)->lang : Lang::kFa, verdict.error().message);
+      a.error_message = t(p && *p ? (*p)->lang : Lang::kFa, payments::precheckout_refusal_key(verdict.error()));
     }
     auto answered = turn.bot.client().call_sync(a);
     if (!answered)

@@ -149,7 +149,10 @@ void ShopBot::Impl::review(Turn& turn) {
                                   : deps.payments->reject(*payment_id, turn.user_id(), "rejected by an admin");
   if (!decided) {
     if (decided.error().code == ErrorCode::kConflict) {
-      return turn.answer(t(lang, "shop.review.already", {{"state", decided.error().message}}), true);
+      // The state it is in now, named in the reviewer's language.
+      auto now = deps.payments->get(*payment_id);
+      const std::string state = now ? t(lang, payments::state_key(now->state)) : "-";
+      return turn.answer(t(lang, "shop.review.already", {{"state", state}}), true);
     }
     return oops(turn, lang, decided.error());
   }
