@@ -5,6 +5,7 @@
 // payment methods; admin_catalog_settings.cpp settings and texts.
 #include <spdlog/spdlog.h>
 
+#include "core/i18n/digits.hpp"
 #include "http/client.hpp"
 #include "panels/marzban/marzban.hpp"
 #include "panels/probe.hpp"
@@ -16,7 +17,7 @@ namespace {
 
 using admin::json;
 
-std::string gb_text(std::int64_t bytes) { return format_bytes(bytes); }
+std::string gb_text(std::int64_t bytes) { return i18n::format_size(bytes, false); }
 
 }  // namespace
 

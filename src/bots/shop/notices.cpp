@@ -19,26 +19,7 @@ std::string digits(std::string text, i18n::Lang lang) {
   return lang == i18n::Lang::kFa ? i18n::to_persian_digits(text) : text;
 }
 
-// "12.5 GB"-style sizes; the unit stays Latin in both languages (as in the shop's menus).
-std::string size_text(std::int64_t bytes, i18n::Lang lang) {
-  static constexpr const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(std::max<std::int64_t>(bytes, 0));
-  int unit = 0;
-  while (v >= 1024 && unit < 4) {
-    v /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0 || v >= 100 || v == static_cast<double>(static_cast<std::int64_t>(v))) {
-    std::snprintf(buf, sizeof buf, "%.0f %s", v, kUnits[unit]);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
-  }
-  std::string text = digits(buf, lang);
-  // The Persian decimal separator, as money amounts are shown.
-  if (auto dot = text.find('.'); dot != std::string::npos && lang == i18n::Lang::kFa) text.replace(dot, 1, "\u066B");
-  return text;
-}
+std::string size_text(std::int64_t bytes, i18n::Lang lang) { return i18n::format_size(bytes, lang == i18n::Lang::kFa); }
 
 // "14:05" in the given offset.
 std::string clock_time(std::int64_t unix_seconds, int tz_offset_minutes, i18n::Lang lang) {

@@ -12,23 +12,6 @@
 
 namespace ms::shop {
 
-std::string format_bytes(std::int64_t n) {
-  static constexpr const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
-  double v = static_cast<double>(n);
-  int unit = 0;
-  while (v >= 1024 && unit < 4) {
-    v /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0 || v >= 100 || v == static_cast<double>(static_cast<std::int64_t>(v))) {
-    std::snprintf(buf, sizeof buf, "%.0f %s", v, kUnits[unit]);
-  } else {
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, kUnits[unit]);
-  }
-  return buf;
-}
-
 ShopBot::Impl::Impl(ShopDeps d) : deps(std::move(d)), store(*deps.db), panel_repo(*deps.db, *deps.secrets) {}
 
 Result<void> ShopBot::Impl::load() {
@@ -66,8 +49,7 @@ std::string ShopBot::Impl::date(std::int64_t unix_seconds, Lang lang) const {
 }
 
 std::string ShopBot::Impl::bytes(std::int64_t n, Lang lang) const {
-  auto text = format_bytes(n);
-  return lang == Lang::kFa ? i18n::to_persian_digits(text) : text;
+  return i18n::format_size(n, lang == Lang::kFa);
 }
 
 std::string ShopBot::Impl::number(std::int64_t n, Lang lang) const {

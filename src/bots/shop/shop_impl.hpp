@@ -209,7 +209,5 @@ class ShopBot::Impl {
   friend class ShopBot;
 };
 
-// "12.5 GB" / "۱۲٫۵ گیگابایت"-style sizes are shown with Latin units in both languages.
-std::string format_bytes(std::int64_t n);
 
 }  // namespace ms::shop

@@ -1,5 +1,7 @@
 #include "core/i18n/digits.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <limits>
 
 namespace ms::i18n {
@@ -99,6 +101,23 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
   // -(2^63) has no positive counterpart: build it without negating an out-of-range value.
   if (magnitude == (std::uint64_t{1} << 63)) return std::numeric_limits<std::int64_t>::min();
   return -static_cast<std::int64_t>(magnitude);
+}
+
+std::string format_size(std::int64_t bytes, bool persian) {
+  static constexpr const char* kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = static_cast<double>(std::max<std::int64_t>(bytes, 0));
+  int unit = 0;
+  while (v >= 1024 && unit < 4) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  const bool whole = unit == 0 || v >= 100 || v == static_cast<double>(static_cast<std::int64_t>(v));
+  std::snprintf(buf, sizeof buf, whole ? "%.0f %s" : "%.1f %s", v, kUnits[unit]);
+  if (!persian) return buf;
+  std::string text = to_persian_digits(buf);
+  if (auto dot = text.find('.'); dot != std::string::npos) text.replace(dot, 1, "\u066B");
+  return text;
 }
 
 }  // namespace ms::i18n

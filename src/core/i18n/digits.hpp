@@ -25,4 +25,9 @@ std::string normalize_digits(std::string_view text);
 // for ids and counts), or a value outside int64 (checked without overflow; INT64_MIN parses).
 std::optional<std::int64_t> parse_int(std::string_view text);
 
+// A size for people: "12.5 GB", "۱۲٫۵ GB" in Persian (Persian digits and decimal separator;
+// the unit stays Latin in both languages, as VPN apps and panels show it). Binary units
+// (1 GB = 1024 MB); one decimal below 100 unless whole; negative sizes show as 0.
+std::string format_size(std::int64_t bytes, bool persian);
+
 }  // namespace ms::i18n
