@@ -73,6 +73,18 @@ TEST(DigitsTest, ParseIntLimits) {
   EXPECT_EQ(parse_int("00000000000000000000000042"), 42);
 }
 
+TEST(DigitsTest, SizesInBothScripts) {
+  EXPECT_EQ(format_size(0, false), "0 B");
+  EXPECT_EQ(format_size(-5, false), "0 B");
+  EXPECT_EQ(format_size(1023, false), "1023 B");
+  EXPECT_EQ(format_size(30LL << 30, false), "30 GB");
+  EXPECT_EQ(format_size((25LL << 29), false), "12.5 GB");
+  EXPECT_EQ(format_size(150LL << 20, false), "150 MB");
+  EXPECT_EQ(format_size(3LL << 40, false), "3 TB");
+  EXPECT_EQ(format_size((25LL << 29), true), "\u06F1\u06F2\u066B\u06F5 GB");
+  EXPECT_EQ(format_size(30LL << 30, true), "\u06F3\u06F0 GB");
+}
+
 TEST(DigitsTest, ParseIntRejectsNonNumbers) {
   for (const char* text : {"", " ", "-", "+", "--1", "+-1", "1 2", "1,000", "۱٬۰۰۰", "12a", "a12", "1.5", "0x10", "1e3",
                            "\xDB", "۱\xDB", "٫", "سلام"}) {
