@@ -79,11 +79,14 @@ TEST_P(MasterWizard, ChecksEveryAnswerThenDeploysWithOneEditedMessage) {
   using deploy::Step;
   using deploy::StepStatus;
   deployments_.emit(id, Step::kTokenVerified, StepStatus::kDone);
-  deployments_.emit(id, Step::kTenantReady, StepStatus::kRetrying, {}, "database busy");
+  // The pipeline's English reason is told as what it means, in the owner's language.
+  deployments_.emit(id, Step::kTenantReady, StepStatus::kRetrying, {},
+                    "setMyCommands: Telegram did not answer: 502 Bad Gateway");
   ASSERT_TRUE(eventually([&] {
     auto m = progress_message(bob_, "bobs_shop_bot");
-    return m && (*m)["message"].value("text", "").find("attempt 1: database busy") != std::string::npos;
+    return m && (*m)["message"].value("text", "").find("attempt 1: Telegram did not answer.") != std::string::npos;
   }));
+  EXPECT_EQ(progress_message(bob_, "bobs_shop_bot")->dump().find("502"), std::string::npos);
   deployments_.emit(id, Step::kTenantReady, StepStatus::kDone);
   deployments_.emit(id, Step::kConfigured, StepStatus::kDone);
   deployments_.emit(id, Step::kStarted, StepStatus::kDone);
