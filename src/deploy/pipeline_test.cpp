@@ -163,6 +163,13 @@ TEST_P(PipelineTest, ACrashedPipelineResumesAtTheRightStep) {
   EXPECT_EQ((*attempts)[1].steps, (std::vector<std::string>{"started", "healthy"}));
   ASSERT_TRUE(emulator_->send_command(alice_, "vpn_shop_bot", "start"));
   EXPECT_TRUE(eventually([&] { return !texts(alice_).empty(); }));
+  // The runner reads jobs_clock, which ends with this body: stop it here, not in TearDown.
+  // (A runner poll between the two called now() on the destroyed clock: "pure virtual
+  // method called", then "terminate called without an active exception".)
+  subscription_.reset();
+  runner_->stop();
+  pipeline_.reset();
+  runner_.reset();
 }
 
 TEST_P(PipelineTest, ReplaceTokenRestartsWithTheNewOne) {
