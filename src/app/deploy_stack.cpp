@@ -19,14 +19,16 @@ deploy::PipelineOptions pipeline_options(const Config& config, const std::string
 DeployStack::DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
                          payments::PaymentRegistry& payments, telegram::BotRuntime& runtime,
                          http::HttpClient& telegram_http, http::HttpClient& panels_http, TimerQueue& timers,
-                         const std::string& telegram_api, const std::string& runner_binary)
+                         const std::string& telegram_api, const std::string& runner_binary,
+                         const Clock* package_clock)
     : secrets_(keyring), pool_(4, 10'000), timers_(timers) {
   runner_ = std::make_unique<jobs::JobRunner>(storage.master(), SystemClock::instance());
   host_ = std::make_unique<shop::ShopHost>(storage, payments, secrets_, panels_http, runtime, SystemClock::instance());
   inprocess_ = std::make_unique<deploy::InProcessDeployer>(*host_, runtime, SystemClock::instance());
   auto options = pipeline_options(config, telegram_api);
   // A bot whose package lapsed while it was being set up lands suspended, never running.
-  options.may_serve = master::may_serve_gate(storage.master(), SystemClock::instance());
+  options.may_serve =
+      master::may_serve_gate(storage.master(), package_clock ? *package_clock : SystemClock::instance());
   pipeline_ = std::make_unique<deploy::DeployPipeline>(storage, keyring, telegram_http, *runner_,
                                                        SystemClock::instance(), std::move(options));
   pipeline_->add_backend(*inprocess_);

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/crypto/keyring.hpp"
 #include "core/crypto/secret_box.hpp"
@@ -44,10 +45,12 @@ class DeployStack {
   // Everything given must outlive the stack. `telegram_api` is the Bot API base URL the
   // bots use (the runtime's). `runner_binary` is the `mothership` binary the process
   // backend starts (empty: this executable, which is `mothership` itself in serve).
+  // `package_clock` (null: the system's) is the time packages are judged by, the master
+  // bot's: a bot does not start for a package that clock says has lapsed.
   DeployStack(const Config& config, storage::Storage& storage, const crypto::Keyring& keyring,
               payments::PaymentRegistry& payments, telegram::BotRuntime& runtime, http::HttpClient& telegram_http,
               http::HttpClient& panels_http, TimerQueue& timers, const std::string& telegram_api,
-              const std::string& runner_binary = {});
+              const std::string& runner_binary = {}, const Clock* package_clock = nullptr);
   // Stops the runner (waits for running steps), then the bots of this process.
   ~DeployStack();
 

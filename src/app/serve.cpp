@@ -256,12 +256,21 @@ int serve(const Config& config, const ServeOptions& options) {
   http::CurlClientOptions panels_client_options;
   panels_client_options.refuse_private_addresses = !config.effective_panels_allow_private_addresses();
   http::CurlClient panels_client(panels_client_options);
+  // The master bot's time, which also judges packages when a bot starts: the system's, or
+  // for end-to-end tests the system's plus MOTHERSHIP_TEST_CLOCK_FILE's seconds.
+  std::unique_ptr<Clock> test_clock;
+  if (const char* file = std::getenv("MOTHERSHIP_TEST_CLOCK_FILE"); file != nullptr && *file != '\0') {
+    spdlog::warn("the master bot's clock is moved by the test file {} (MOTHERSHIP_TEST_CLOCK_FILE)", file);
+    test_clock = std::make_unique<TestOffsetClock>(file);
+  }
+  const Clock& master_clock = test_clock ? *test_clock : static_cast<const Clock&>(SystemClock::instance());
   std::thread deployments([&] {
     std::unique_lock lock(state.mu);
     state.wake.wait(lock, [&] { return state.stopping || state.payments; });
     if (state.stopping) return;
     auto stack = std::make_unique<DeployStack>(config, *state.storage, *state.keyring, *state.payments, runtime,
-                                               telegram_client, panels_client, timers, telegram_api);
+                                               telegram_client, panels_client, timers, telegram_api,
+                                               std::string(), &master_clock);
     lock.unlock();
     if (auto started = stack->start(); !started)
       spdlog::warn("deployments: recovering the bots failed: {}", started.error().to_string());
@@ -298,12 +307,7 @@ int serve(const Config& config, const ServeOptions& options) {
       return;
     }
     crypto::SecretBox secrets(*state.keyring);
-    std::unique_ptr<Clock> test_clock;
-    if (const char* file = std::getenv("MOTHERSHIP_TEST_CLOCK_FILE"); file != nullptr && *file != '\0') {
-      spdlog::warn("master bot: the clock is moved by the test file {} (MOTHERSHIP_TEST_CLOCK_FILE)", file);
-      test_clock = std::make_unique<TestOffsetClock>(file);
-    }
-    const Clock& clock = test_clock ? *test_clock : static_cast<const Clock&>(SystemClock::instance());
+    const Clock& clock = master_clock;
     master::MasterContext ctx;
     ctx.db = &state.storage->master();
     ctx.clock = &clock;
