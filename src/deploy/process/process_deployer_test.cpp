@@ -130,6 +130,8 @@ TEST_F(ProcessDeployerTest, RunsOneProcessPerInstanceWithOnlyItsConfigurationAnd
   ASSERT_GT(b, 0);
   EXPECT_NE(a, b);
   EXPECT_EQ(d.running(), (std::vector<std::int64_t>{7, 8}));
+  // Until the child's exec, /proc shows the parent's command line and environment.
+  EXPECT_TRUE(eventually([&] { return proc(a, "cmdline").find("runner --instance 7") != std::string::npos; }));
   const auto cmdline = proc(a, "cmdline"), environ = proc(a, "environ");
   EXPECT_NE(cmdline.find("runner --instance 7 --restarts 0"), std::string::npos) << cmdline;
   EXPECT_EQ(cmdline.find("secretSECRET"), std::string::npos) << cmdline;
@@ -156,7 +158,9 @@ TEST_F(ProcessDeployerTest, TheSameSpecIsANoOpAChangedOneRestarts) {
   const pid_t second = wait_pid(d, 3, first);
   EXPECT_NE(second, first);
   EXPECT_FALSE(alive(first));
-  EXPECT_NE(proc(second, "cmdline").find("--suspended"), std::string::npos);
+  // Until the child's exec, /proc shows the parent's command line: wait for the runner's.
+  EXPECT_TRUE(eventually([&] { return proc(second, "cmdline").find("--suspended") != std::string::npos; }))
+      << proc(second, "cmdline");
   s.template_version = "2";
   ASSERT_TRUE(d.start(s));
   const pid_t third = wait_pid(d, 3, second);
