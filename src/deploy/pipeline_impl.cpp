@@ -300,27 +300,25 @@ Result<void> DeployPipeline::Impl::suspend_locked(std::int64_t id) {
     if (!domain::can_transition(inst->state, BotState::kSuspended))
       return fail(ErrorCode::kConflict,
                   "a " + std::string(domain::to_string(inst->state)) + " bot cannot be suspended");
-    Deployer* deployer = backend_for(inst->backend);
-    const int rank = setup_rank(inst->state);
-    const bool in_setup = rank >= 0 && rank <= 4;
-    // The `started` step may have the bot up already; it must not sell unpaid.
-    if (deployer && in_setup && rank == 4 && !inst->deployed_at) {
-      if (auto stopped = deployer->stop(id); !stopped) return stopped;
-    }
     auto moved = move(id, inst->state, BotState::kSuspended);
     if (!moved) {
       if (moved.error().code == ErrorCode::kConflict) continue;  // it moved meanwhile: look again
       return moved;
     }
-    // A bot that served before tells its end users the service is paused; one never deployed
-    // (its token maybe not even verified) stays down until the package is renewed.
-    if (!deployer || !inst->deployed_at) return ok();  // elsewhere: recover() there runs it paused
-    auto spec = spec_of(*inst, true);
-    if (!spec) return fail(std::move(spec.error()));
-    if (auto started = deployer->start(*spec); !started) return started;
-    return set_columns(id, "started_at = :t", {{"t", clock.unix_seconds()}});
+    return run_suspended(*inst);
   }
   return fail(ErrorCode::kConflict, "bot instance " + std::to_string(id) + " keeps changing state");
+}
+
+Result<void> DeployPipeline::Impl::run_suspended(const Instance& inst) {
+  Deployer* deployer = backend_for(inst.backend);
+  if (!deployer) return ok();  // its backend runs elsewhere: recover() there runs it paused
+  // Never deployed (the `started` step may have it up already): it must not sell unpaid.
+  if (!inst.deployed_at) return deployer->stop(inst.id);
+  auto spec = spec_of(inst, true);
+  if (!spec) return fail(std::move(spec.error()));
+  if (auto started = deployer->start(*spec); !started) return started;
+  return set_columns(inst.id, "started_at = :t", {{"t", clock.unix_seconds()}});
 }
 
 Result<bool> DeployPipeline::Impl::may_serve(const Instance& inst) {
@@ -337,16 +335,8 @@ Error DeployPipeline::Impl::land_suspended(const Instance& inst) {
   }
   spdlog::info("bot instance {}: {}", inst.id, kLapsed);
   (void)set_columns(inst.id, "last_error = :e", {{"e", std::string(kLapsed)}});
-  Deployer* deployer = backend_for(fresh->backend);
-  if (!deployer) return lapsed;
   // What this deployment started must not sell: paused when the bot served before, else down.
-  if (!fresh->deployed_at) {
-    if (auto stopped = deployer->stop(inst.id); !stopped) return stopped.error();
-    return lapsed;
-  }
-  auto spec = spec_of(*fresh, true);
-  if (!spec) return spec.error();
-  if (auto started = deployer->start(*spec); !started) return started.error();
+  if (auto ran = run_suspended(*fresh); !ran) return ran.error();
   return lapsed;
 }
 

@@ -150,6 +150,9 @@ struct DeployPipeline::Impl : std::enable_shared_from_this<Impl> {
   // suspended: a resume may have queued one), stops what the setup started, moves it to
   // suspended and runs it paused when it was ever deployed.
   Result<void> suspend_locked(std::int64_t id);
+  // A suspended bot as it should run: paused (telling its end users) when it was ever
+  // deployed, else down. Used by suspend() and by a deployment that lands suspended.
+  Result<void> run_suspended(const Instance& inst);
 
   // ---- the package (pipeline_impl.cpp) ----
   // Whether the customer's package lets the bot sell now (PipelineOptions::may_serve).
